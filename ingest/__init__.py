@@ -1,0 +1,1 @@
+"""Ingestion: MQTT messages from wells and canal gates -> readings and water use."""

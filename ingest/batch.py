@@ -1,0 +1,106 @@
+"""Raw broker messages -> the rows one database transaction writes. Pure code.
+
+Nothing is dropped: every message, and every element of a batched message,
+ends either as a row or as a dead letter with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ingest.contract import (
+    CardSession,
+    DeviceStatus,
+    PayloadError,
+    RegisterReading,
+    parse_message,
+    parse_topic,
+)
+from ingest.registry import Meter, Registry
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    """A broker message as the rest of the code sees it (no paho types past the edge)."""
+
+    topic: str
+    payload: bytes
+    mid: int = 0
+    session: int = 0  # broker connection it arrived on: acks are only valid there
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    payload: bytes
+    reason: str
+    detail: str
+    element: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    meter: Meter
+    ts: datetime
+    value: float
+    flow_m3h: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSession:
+    meter: Meter
+    session: CardSession
+
+
+@dataclass
+class IngestBatch:
+    registers: list[MeterReading] = field(default_factory=list)
+    sessions: list[MeterSession] = field(default_factory=list)
+    statuses: list[DeviceStatus] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    @property
+    def readings(self) -> int:
+        return len(self.registers) + len(self.sessions) + len(self.statuses)
+
+
+def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, prefix: str,
+                default_zone: ZoneInfo, now: datetime, max_future: timedelta) -> IngestBatch:
+    batch = IngestBatch()
+    for message in messages:
+        try:
+            topic = parse_topic(message.topic, prefix)
+        except PayloadError as exc:
+            batch.dead_letters.append(
+                DeadLetter(message.topic, message.payload, exc.reason, exc.detail))
+            continue
+        if not registry.knows_device(topic.device_id):
+            batch.dead_letters.append(DeadLetter(
+                message.topic, message.payload, "unknown_device",
+                f"device {topic.device_id!r} is not in the registry"))
+            continue
+        zone = registry.zone_for(topic.device_id, default_zone)
+        parsed = parse_message(topic, message.payload, tz=zone, now=now, max_future=max_future)
+        for rejection, raw in parsed.rejections:
+            batch.dead_letters.append(DeadLetter(message.topic, raw, rejection.reason,
+                                                 rejection.detail, rejection.element))
+        for index, reading in zip(parsed.elements, parsed.readings, strict=True):
+            if isinstance(reading, DeviceStatus):
+                batch.statuses.append(reading)
+                continue
+            ts = reading.ts if isinstance(reading, RegisterReading) else reading.ended_at
+            meter = registry.meter_for(topic.device_id, topic.channel.value, ts)
+            if meter is None:
+                batch.dead_letters.append(DeadLetter(
+                    message.topic, message.payload, "no_meter_installed",
+                    f"no {topic.channel.value} meter installed on device {topic.device_id} "
+                    f"at {ts.isoformat()}", index))
+            elif isinstance(reading, RegisterReading):
+                batch.registers.append(MeterReading(meter, reading.ts, reading.value,
+                                                    reading.flow_m3h))
+            else:
+                batch.sessions.append(MeterSession(meter, reading))
+    return batch

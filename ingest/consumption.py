@@ -1,0 +1,160 @@
+"""Water use from cumulative registers: the rules, as pure functions.
+
+A meter's use over an interval is the difference of two consecutive register
+readings (domain brief, "How water is metered"). The rules:
+
+* A register that wraps at its maximum (``register_max``, the value at which it
+  returns to 0) is a rollover: use = max − previous + current, counted if
+  plausible.
+* A negative delta that is not a rollover (a reset, a glitch) is never counted:
+  the interval is quarantined with reason ``negative_delta``.
+* A delta above what the pump can deliver (rated m³/h × hours × tolerance) is
+  quarantined as ``impossible_delta``.
+* An isolated outlier reading (anomalous against both neighbours, while the
+  neighbours agree with each other) is quarantined as ``outlier_reading`` and
+  the use is bridged from the reading before it to the reading after it.
+* Meter replacements are separate meters: deltas are never taken across them.
+
+The result depends only on the set of readings, never on their arrival order:
+each interval is a function of the readings within ``DEPENDS_BEFORE`` before
+and ``DEPENDS_AFTER`` after its end, so new readings only change the intervals
+around them (``affected_span``), and recomputing that span gives the same rows
+as recomputing everything.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+TOLERANCE = 1.2  # rated capacity may be exceeded by 20% before a delta is impossible
+SLACK = 1.0  # one register unit of slack for resolution and rounding
+ROLLOVER_ZONE = 0.1  # without a rated capacity: previous ≥ 90% of max and current ≤ 10%
+DEPENDS_BEFORE = 3  # an interval depends on this many readings before its end…
+DEPENDS_AFTER = 2  # …and this many after it
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    ts: datetime
+    value: float  # raw register value
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSpec:
+    """What the rules need to know of a meter."""
+
+    register_max: float | None = None  # raw units; None: the register never wraps
+    multiplier: float = 1.0  # raw units -> m³ (flow) or kWh (power)
+    max_rate_per_h: float | None = None  # m³/h or kWh/h; None: no capacity check
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    ts_start: datetime
+    ts_end: datetime
+    delta: float  # m³ or kWh the register moved (what would count), after the multiplier
+    counted: bool
+    quality: str | None  # None, 'rollover', 'bridged', or the quarantine reason
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    delta: float
+    ok: bool
+    quality: str | None
+
+
+def plausible(delta: float, hours: float, spec: RegisterSpec) -> bool:
+    if delta < 0:
+        return False
+    if spec.max_rate_per_h is None:
+        return True
+    return delta <= spec.max_rate_per_h * hours * TOLERANCE + SLACK * spec.multiplier
+
+
+def register_delta(a: Point, b: Point, spec: RegisterSpec) -> Step:
+    """The use between two readings of one meter, a before b."""
+    hours = (b.ts - a.ts).total_seconds() / 3600
+    raw = (b.value - a.value) * spec.multiplier
+    if raw >= 0:
+        if plausible(raw, hours, spec):
+            return Step(raw, True, None)
+        return Step(raw, False, "impossible_delta")
+    if spec.register_max is not None:
+        wrapped = (spec.register_max - a.value + b.value) * spec.multiplier
+        near_ends = (a.value >= spec.register_max * (1 - ROLLOVER_ZONE)
+                     and b.value <= spec.register_max * ROLLOVER_ZONE)
+        if plausible(wrapped, hours, spec) and (spec.max_rate_per_h is not None or near_ends):
+            return Step(wrapped, True, "rollover")
+    return Step(raw, False, "negative_delta")
+
+
+def derive_intervals(points: Sequence[Point], spec: RegisterSpec) -> list[Interval]:
+    """One interval per reading after the first, for readings sorted by time."""
+    n = len(points)
+    steps = [register_delta(points[i - 1], points[i], spec) for i in range(1, n)]
+
+    def anomalous(i: int) -> bool:  # the step ending at reading i
+        return 1 <= i < n and not steps[i - 1].ok
+
+    def candidate(i: int) -> bool:  # reading i disagrees with both neighbours, who agree
+        return (1 <= i < n - 1 and anomalous(i) and anomalous(i + 1)
+                and register_delta(points[i - 1], points[i + 1], spec).ok)
+
+    def outlier(i: int) -> bool:  # isolated: its neighbours are not candidates themselves
+        return candidate(i) and not candidate(i - 1) and not candidate(i + 1)
+
+    intervals = []
+    for i in range(1, n):
+        step = steps[i - 1]
+        a, b = points[i - 1], points[i]
+        if outlier(i):
+            intervals.append(Interval(a.ts, b.ts, step.delta, False, "outlier_reading"))
+        elif i >= 2 and outlier(i - 1):
+            bridge = register_delta(points[i - 2], b, spec)
+            intervals.append(Interval(points[i - 2].ts, b.ts, bridge.delta, True, "bridged"))
+        else:
+            intervals.append(Interval(a.ts, b.ts, step.delta, step.ok, step.quality))
+    return intervals
+
+
+def affected_span(times: Sequence[datetime], new: Sequence[datetime]) -> tuple[int, int]:
+    """Index range [first, last] of the readings whose interval the new readings change.
+
+    ``times`` is the sorted union of stored and new reading times.
+    """
+    lo = bisect.bisect_left(times, min(new))
+    hi = bisect.bisect_left(times, max(new))
+    return max(1, lo - DEPENDS_AFTER), min(len(times) - 1, hi + DEPENDS_BEFORE)
+
+
+def context_size() -> int:
+    """How many stored readings to fetch on each side of new ones to recompute them."""
+    return DEPENDS_BEFORE + DEPENDS_AFTER
+
+
+def coefficient_at(versions: Sequence[tuple[datetime, float]], ts: datetime) -> float | None:
+    """The power-to-water coefficient (m³/kWh) valid at ts; versions sorted by valid_from."""
+    index = bisect.bisect_right([valid_from for valid_from, _ in versions], ts) - 1
+    return versions[index][1] if index >= 0 else None
+
+
+def recompute(points: Sequence[Point], new: Sequence[datetime],
+              spec: RegisterSpec) -> list[Interval]:
+    """The intervals that new readings change, and nothing else.
+
+    ``points`` are the meter's readings around the new ones, sorted by time with
+    unique times: the new readings, every stored reading between them, and at
+    least ``context_size()`` stored readings on each side (fewer only where the
+    meter has no more).
+    """
+    if not new:
+        return []
+    first, last = affected_span([p.ts for p in points], new)
+    lo = max(0, first - DEPENDS_BEFORE)
+    hi = min(len(points), last + DEPENDS_AFTER + 1)
+    window = derive_intervals(points[lo:hi], spec)
+    return [iv for k, iv in enumerate(window) if first <= lo + k + 1 <= last]

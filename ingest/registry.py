@@ -1,0 +1,240 @@
+"""The registry of sites, meters and power-to-water coefficients, as plain data.
+
+Loaded from YAML or CSV files (format in docs/registry.md) and from the
+database; looked up by the ingestor: which meter a device's reading belongs
+to at the reading's time (meters are replaced; a device keeps its id).
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from ingest.consumption import RegisterSpec
+
+SITE_KINDS = ("well", "canal_gate", "pump_station")
+METER_CHANNELS = ("flow", "power", "card")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    site_id: str
+    name: str
+    kind: str
+    source: str
+    township: str | None = None
+    irrigation_district: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    rated_m3h: float | None = None
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    meter_id: str
+    site_id: str
+    device_id: str
+    channel: str
+    installed_at: datetime
+    removed_at: datetime | None = None
+    register_max: float | None = None
+    multiplier: float = 1.0
+    initial_register: float = 0.0
+    final_register: float | None = None
+    expected_interval_s: int = 3600
+
+    def active_at(self, ts: datetime) -> bool:
+        return self.installed_at <= ts and (self.removed_at is None or ts < self.removed_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Coefficient:
+    site_id: str
+    valid_from: datetime
+    m3_per_kwh: float
+    method: str
+    note: str | None = None
+
+
+class RegistryError(ValueError):
+    """A registry file or change that cannot be accepted; names the record at fault."""
+
+
+@dataclass
+class Registry:
+    sites: dict[str, Site] = field(default_factory=dict)
+    meters: dict[str, Meter] = field(default_factory=dict)
+    coefficients: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    _by_device: dict[tuple[str, str], list[Meter]] = field(default_factory=dict)
+    _zones: dict[str, str] = field(default_factory=dict)  # device -> site time zone
+
+    @classmethod
+    def build(cls, sites: Iterable[Site], meters: Iterable[Meter],
+              coefficients: Iterable[Coefficient]) -> Registry:
+        registry = cls(sites={s.site_id: s for s in sites})
+        for meter in meters:
+            registry.meters[meter.meter_id] = meter
+            registry._by_device.setdefault((meter.device_id, meter.channel), []).append(meter)
+            site = registry.sites.get(meter.site_id)
+            registry._zones[meter.device_id] = site.timezone if site else "Asia/Shanghai"
+        for installs in registry._by_device.values():
+            installs.sort(key=lambda m: m.installed_at)
+        for coef in sorted(coefficients, key=lambda c: c.valid_from):
+            registry.coefficients.setdefault(coef.site_id, []).append(
+                (coef.valid_from, coef.m3_per_kwh))
+        return registry
+
+    def meter_for(self, device_id: str, channel: str, ts: datetime) -> Meter | None:
+        """The meter installed on the device's channel at ts."""
+        installs = self._by_device.get((device_id, channel))
+        if not installs:
+            return None
+        index = bisect.bisect_right([m.installed_at for m in installs], ts) - 1
+        if index >= 0 and installs[index].active_at(ts):
+            return installs[index]
+        return None
+
+    def knows_device(self, device_id: str) -> bool:
+        return device_id in self._zones
+
+    def zone_for(self, device_id: str, default: ZoneInfo) -> ZoneInfo:
+        name = self._zones.get(device_id)
+        return default if name is None or name == default.key else ZoneInfo(name)
+
+    def register_spec(self, meter: Meter) -> RegisterSpec:
+        """What the delta rules need: capacity in the register's own unit per hour."""
+        site = self.sites[meter.site_id]
+        rate = site.rated_m3h
+        if rate is not None and meter.channel == "power":
+            versions = self.coefficients.get(meter.site_id)
+            # kWh/h the pump can draw: m³/h over the smallest coefficient on record
+            rate = rate / min(c for _, c in versions) if versions else None
+        return RegisterSpec(meter.register_max, meter.multiplier, rate)
+
+
+# --- loading from files -------------------------------------------------------
+
+def _time(value: Any, where: str, zone: ZoneInfo) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise RegistryError(f"{where}: {value!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def _opt_float(value: Any, where: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise RegistryError(f"{where}: {value!r} is not a number") from None
+
+
+def _required(record: Mapping[str, Any], key: str, where: str) -> str:
+    value = record.get(key)
+    if value is None or str(value).strip() == "":
+        raise RegistryError(f"{where}: {key} is required")
+    return str(value).strip()
+
+
+def site_from(record: Mapping[str, Any], where: str) -> Site:
+    kind = _required(record, "kind", where)
+    if kind not in SITE_KINDS:
+        raise RegistryError(f"{where}: kind {kind!r} is not one of {SITE_KINDS}")
+    timezone = str(record.get("timezone") or "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RegistryError(f"{where}: unknown time zone {timezone!r}") from None
+    rated = _opt_float(record.get("rated_m3h"), f"{where}.rated_m3h")
+    if rated is not None and rated <= 0:
+        raise RegistryError(f"{where}: rated_m3h must be positive")
+    return Site(_required(record, "site_id", where), _required(record, "name", where), kind,
+                _required(record, "source", where), record.get("township") or None,
+                record.get("irrigation_district") or None,
+                _opt_float(record.get("lat"), f"{where}.lat"),
+                _opt_float(record.get("lon"), f"{where}.lon"), rated, timezone)
+
+
+def meter_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> Meter:
+    channel = _required(record, "channel", where)
+    if channel not in METER_CHANNELS:
+        raise RegistryError(f"{where}: channel {channel!r} is not one of {METER_CHANNELS}")
+    removed = record.get("removed_at")
+    meter = Meter(
+        _required(record, "meter_id", where), _required(record, "site_id", where),
+        _required(record, "device_id", where), channel,
+        _time(_required(record, "installed_at", where), f"{where}.installed_at", zone),
+        _time(removed, f"{where}.removed_at", zone) if removed not in (None, "") else None,
+        _opt_float(record.get("register_max"), f"{where}.register_max"),
+        _opt_float(record.get("multiplier"), f"{where}.multiplier") or 1.0,
+        _opt_float(record.get("initial_register"), f"{where}.initial_register") or 0.0,
+        _opt_float(record.get("final_register"), f"{where}.final_register"),
+        int(record.get("expected_interval_s") or 3600),
+    )
+    if meter.removed_at is not None and meter.removed_at <= meter.installed_at:
+        raise RegistryError(f"{where}: removed_at must be after installed_at")
+    if meter.register_max is not None and meter.register_max <= 0:
+        raise RegistryError(f"{where}: register_max must be positive")
+    return meter
+
+
+def coefficient_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> Coefficient:
+    value = _opt_float(record.get("m3_per_kwh"), f"{where}.m3_per_kwh")
+    if value is None or not 0 < value < 100:
+        raise RegistryError(f"{where}: m3_per_kwh must be between 0 and 100")
+    return Coefficient(_required(record, "site_id", where),
+                       _time(_required(record, "valid_from", where), f"{where}.valid_from", zone),
+                       value, _required(record, "method", where), record.get("note") or None)
+
+
+def check_consistency(registry: Registry) -> None:
+    """Every meter on a known site; no two meters on one device channel at once."""
+    for meter in registry.meters.values():
+        if meter.site_id not in registry.sites:
+            raise RegistryError(f"meter {meter.meter_id}: unknown site {meter.site_id}")
+    for (device, channel), installs in registry._by_device.items():
+        for before, after in itertools.pairwise(installs):
+            if before.removed_at is None or before.removed_at > after.installed_at:
+                raise RegistryError(
+                    f"device {device} {channel}: meter {before.meter_id} is still installed when "
+                    f"{after.meter_id} is installed at {after.installed_at.isoformat()}")
+    for site_id in registry.coefficients:
+        if site_id not in registry.sites:
+            raise RegistryError(f"coefficient for unknown site {site_id}")
+
+
+def load_registry_file(path: Path, zone: ZoneInfo) -> Registry:
+    """YAML with sites/meters/coefficients lists, or one CSV per kind (see docs)."""
+    text = path.read_text("utf-8")
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        header = rows[0].keys() if rows else set()
+        kind = ("meters" if "meter_id" in header else
+                "coefficients" if "m3_per_kwh" in header else "sites")
+        doc: dict[str, Any] = {kind: rows}
+    else:
+        loaded = yaml.safe_load(text) or {}
+        if not isinstance(loaded, dict):
+            raise RegistryError(f"{path}: expected a mapping with sites, meters, coefficients")
+        doc = loaded
+    sites = [site_from(r, f"sites[{i}]") for i, r in enumerate(doc.get("sites") or [])]
+    meters = [meter_from(r, f"meters[{i}]", zone) for i, r in enumerate(doc.get("meters") or [])]
+    coefs = [coefficient_from(r, f"coefficients[{i}]", zone)
+             for i, r in enumerate(doc.get("coefficients") or [])]
+    return Registry.build(sites, meters, coefs)

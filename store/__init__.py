@@ -1,0 +1,1 @@
+"""Shared infrastructure: database connections, schema and migrations."""

@@ -1,0 +1,132 @@
+"""Register deltas: rollover, resets, replacements, spikes, outliers, arrival order."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.consumption import (
+    Point,
+    RegisterSpec,
+    coefficient_at,
+    context_size,
+    derive_intervals,
+    recompute,
+    register_delta,
+)
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+WELL = RegisterSpec(register_max=100_000, multiplier=1.0, max_rate_per_h=60)
+
+
+def series(*values: float) -> list[Point]:
+    return [Point(T0 + i * HOUR, v) for i, v in enumerate(values)]
+
+
+def counted(points: list[Point], spec: RegisterSpec = WELL) -> float:
+    return sum(iv.delta for iv in derive_intervals(points, spec) if iv.counted)
+
+
+def test_plain_deltas_are_counted() -> None:
+    ivs = derive_intervals(series(100, 150, 190), WELL)
+    assert [(iv.delta, iv.counted, iv.quality) for iv in ivs] == [
+        (50, True, None), (40, True, None)]
+    assert ivs[0].ts_start == T0
+    assert ivs[0].ts_end == T0 + HOUR
+
+
+def test_rollover_at_register_max_is_counted_once() -> None:
+    step = register_delta(Point(T0, 99_980), Point(T0 + HOUR, 30), WELL)
+    assert (step.delta, step.ok, step.quality) == (50, True, "rollover")
+
+
+def test_rollover_without_capacity_needs_values_near_both_ends() -> None:
+    spec = RegisterSpec(register_max=100_000)
+    assert register_delta(Point(T0, 99_990), Point(T0 + HOUR, 5), spec).quality == "rollover"
+    assert register_delta(Point(T0, 50_000), Point(T0 + HOUR, 5), spec).quality == "negative_delta"
+
+
+def test_reset_is_quarantined_and_counting_resumes_from_the_new_base() -> None:
+    ivs = derive_intervals(series(5000, 5040, 3, 40), WELL)
+    assert [(iv.counted, iv.quality) for iv in ivs] == [
+        (True, None), (False, "negative_delta"), (True, None)]
+    assert counted(series(5000, 5040, 3, 40)) == 40 + 37
+
+
+def test_spike_beyond_rated_capacity_is_quarantined() -> None:
+    ivs = derive_intervals(series(1000, 1050, 9000, 9040), WELL)
+    assert [(iv.counted, iv.quality) for iv in ivs][1] == (False, "impossible_delta")
+    assert all(iv.delta >= 0 or not iv.counted for iv in ivs)
+
+
+def test_isolated_outlier_reading_is_bridged_not_double_counted() -> None:
+    ivs = derive_intervals(series(1000, 1040, 99, 1100, 1150), WELL)
+    assert [(iv.counted, iv.quality) for iv in ivs] == [
+        (True, None), (False, "outlier_reading"), (True, "bridged"), (True, None)]
+    assert counted(series(1000, 1040, 99, 1100, 1150)) == 150
+    bridged = ivs[2]
+    assert bridged.ts_start == T0 + HOUR
+    assert bridged.delta == 60
+
+
+def test_multiplier_scales_register_units() -> None:
+    spec = RegisterSpec(register_max=9999, multiplier=10, max_rate_per_h=600)
+    assert counted(series(10, 15, 30), spec) == 200
+
+
+def test_negative_delta_is_never_counted_whatever_the_spec() -> None:
+    for spec in (RegisterSpec(), WELL, RegisterSpec(register_max=10)):
+        assert all(iv.delta >= 0 for iv in derive_intervals(series(50, 20), spec) if iv.counted)
+
+
+def test_coefficient_at_picks_the_version_valid_at_the_time() -> None:
+    versions = [(T0, 1.5), (T0 + 10 * HOUR, 2.0)]
+    assert coefficient_at(versions, T0 - HOUR) is None
+    assert coefficient_at(versions, T0) == 1.5
+    assert coefficient_at(versions, T0 + 9 * HOUR) == 1.5
+    assert coefficient_at(versions, T0 + 10 * HOUR) == 2.0
+
+
+def incremental(points: list[Point], batches: list[list[int]], spec: RegisterSpec) -> dict:
+    """Insert readings batch by batch, recomputing only the affected span, like the store."""
+    stored: dict[datetime, Point] = {}
+    rows: dict[datetime, tuple] = {}
+    k = context_size()
+    for batch in batches:
+        new = [points[i] for i in batch]
+        for p in new:
+            stored[p.ts] = p
+        times = sorted(stored)
+        lo_t, hi_t = min(p.ts for p in new), max(p.ts for p in new)
+        before = [t for t in times if t < lo_t][-k:]
+        after = [t for t in times if t > hi_t][:k]
+        between = [t for t in times if lo_t <= t <= hi_t]
+        context = [stored[t] for t in before + between + after]
+        for iv in recompute(context, [p.ts for p in new], spec):
+            rows[iv.ts_end] = (iv.ts_start, iv.delta, iv.counted, iv.quality)
+    return rows
+
+
+values = st.lists(
+    st.one_of(st.integers(0, 70), st.integers(-5000, 5000), st.just(-99_000)),
+    min_size=2, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=values, seed=st.integers(0, 2**32), batch=st.integers(1, 6))
+def test_any_arrival_order_gives_the_same_intervals(steps: list[int], seed: int,
+                                                    batch: int) -> None:
+    value, points = 50_000.0, []
+    for i, step in enumerate(steps):
+        value = (value + step) % 100_000 if step != -99_000 else 0.0
+        points.append(Point(T0 + i * HOUR, value))
+    full = {iv.ts_end: (iv.ts_start, iv.delta, iv.counted, iv.quality)
+            for iv in derive_intervals(points, WELL)}
+    order = list(range(len(points)))
+    random.Random(seed).shuffle(order)
+    batches = [order[i:i + batch] for i in range(0, len(order), batch)]
+    assert incremental(points, batches, WELL) == full

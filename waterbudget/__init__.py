@@ -1,0 +1,1 @@
+"""waterbudget: water-budget execution monitoring."""

@@ -1,0 +1,47 @@
+"""The one typed settings object. Nothing else reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings from ``WATERBUDGET_*`` environment variables (or a ``.env`` file).
+
+    Where ``database_url`` or ``mqtt_url`` is empty, ``waterbudget demo`` starts
+    an embedded database or broker instead.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WATERBUDGET_", env_file=".env", extra="ignore")
+
+    database_url: str = ""
+    mqtt_url: str = ""
+    timescaledb: str = Field("auto", pattern="^(auto|on|off)$")
+    timezone: str = "Asia/Shanghai"
+    topic_prefix: str = "waterbudget/v1"
+    mqtt_client_id: str = "waterbudget-ingest"
+    mqtt_share_group: str = ""  # set to scale out: $share/<group>/... across processes
+    mqtt_receive_maximum: int = Field(20_000, ge=1, le=65_535)
+    ingest_batch_size: int = Field(5_000, ge=1)
+    ingest_batch_wait_ms: int = Field(50, ge=1)
+    ingest_max_future_s: int = Field(600, ge=0)
+    metrics_port: int = Field(0, ge=0, le=65_535)  # 0: no metrics endpoint
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
