@@ -29,7 +29,8 @@ def test_shortfall_and_large_surplus_are_both_findings():
 def test_sector_total_must_equal_source_total_and_unspecified_shows():
     assert check_sector_equals_source({Sector.INDUSTRY: Decimal(5)}, {GW: Decimal(5)}) == []
     findings = check_sector_equals_source(
-        {Sector.INDUSTRY: Decimal(5), Sector.UNSPECIFIED: Decimal(2)}, {GW: Decimal(7)})
+        {Sector.INDUSTRY: Decimal(5), Sector.UNSPECIFIED: Decimal(2)}, {GW: Decimal(7)}
+    )
     assert len(findings) == 2
     assert findings[0].amount_m3 == -2
 
@@ -50,16 +51,21 @@ def test_cuts_follow_7_1_2_order_and_spare_protected_water():
     assert cut["湿地补水"] == (CutPriority.A_ECOLOGY_NON_ESSENTIAL, Decimal(20))
     assert cut["景观"] == (CutPriority.A_ECOLOGY_NON_ESSENTIAL, Decimal(30))
     assert cut["灌区"] == (CutPriority.B_AGRICULTURE_NON_CORE, Decimal(90))
-    assert "电厂" not in cut and "城区居民" not in cut and "洗车" not in cut
+    assert "电厂" not in cut
+    assert "城区居民" not in cut
+    assert "洗车" not in cut
     assert sum(line.cut_m3 for line in proposal.cuts) == 140
     assert proposal.remaining_shortfall_m3 == 0
     assert {item.name for item, _ in proposal.untouched} == {"城区居民", "畜禽"}
 
 
 def test_cut_share_caps_and_remaining_shortfall_is_reported():
-    items = [ExpenditureItem("电厂", GW, Sector.INDUSTRY, Decimal(200)),
-             ExpenditureItem("宾馆", GW, Sector.SERVICES, Decimal(100))]
-    proposal = propose_cuts(items, Decimal(500), {CutPriority.C_INDUSTRY_NON_PRODUCTION:
-                                                  Decimal("0.1")})
+    items = [
+        ExpenditureItem("电厂", GW, Sector.INDUSTRY, Decimal(200)),
+        ExpenditureItem("宾馆", GW, Sector.SERVICES, Decimal(100)),
+    ]
+    proposal = propose_cuts(
+        items, Decimal(500), {CutPriority.C_INDUSTRY_NON_PRODUCTION: Decimal("0.1")}
+    )
     assert [(c.item.name, c.cut_m3) for c in proposal.cuts] == [("电厂", 20), ("宾馆", 100)]
     assert proposal.remaining_shortfall_m3 == 380

@@ -33,7 +33,8 @@ def test_seed_import_issues_the_source_cells_as_printed():
     assert issued[("ganzhou", Source.RECLAIMED)] == 15_504_900
     assert issued[("daman", Source.LOCAL_SURFACE)] == 46_830_000  # not "fixed" to the subtotal
     assert ("lushuiwan", Source.GROUNDWATER) not in issued
-    assert plan.year == 2024 and len(plan.nodes) == 36
+    assert plan.year == 2024
+    assert len(plan.nodes) == 36
     power_plant = [i for i in plan.issues if i.node_code == "zhangye-power-plant"]
     assert [(i.sector, i.volume_m3) for i in power_plant] == [(Sector.INDUSTRY, 4_801_000)]
 
@@ -47,8 +48,9 @@ def _texts():
 
 def test_malformed_rows_name_every_problem():
     manifest, allocation = _texts()
-    broken = allocation.replace("1,xiaoman,小满镇,township,4041,3930,111,",
-                                "1,xiaoman,小满镇,village,4041,abc,-5,")
+    broken = allocation.replace(
+        "1,xiaoman,小满镇,township,4041,3930,111,", "1,xiaoman,小满镇,village,4041,abc,-5,"
+    )
     broken = broken.replace("2,daman,", "2,xiaoman,")
     with pytest.raises(ImportFormatError) as error:
         parse_ganzhou(manifest, broken)
@@ -69,11 +71,14 @@ def test_missing_column_and_wrong_unit():
 
 
 def test_clean_table_has_no_discrepancies(tmp_path: Path):
-    manifest = {"year": 2025, "unit": "10k_m3", "district": {"code": "d", "name": "D"},
-                "stated_totals": {"subtotal": 3, "local_surface": 2, "groundwater": 1},
-                "non_conventional_factor": "0.5"}
-    text = ("seq,code,name,level,subtotal,local_surface,groundwater,note\n"
-            "1,a,A,township,3,2,1,\n")
+    manifest = {
+        "year": 2025,
+        "unit": "10k_m3",
+        "district": {"code": "d", "name": "D"},
+        "stated_totals": {"subtotal": 3, "local_surface": 2, "groundwater": 1},
+        "non_conventional_factor": "0.5",
+    }
+    text = "seq,code,name,level,subtotal,local_surface,groundwater,note\n1,a,A,township,3,2,1,\n"
     plan = parse_ganzhou(manifest, text)
     assert plan.discrepancies == ()
     assert plan.non_conventional_factor == Decimal("0.5")

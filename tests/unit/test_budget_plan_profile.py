@@ -21,12 +21,15 @@ def test_time_progress_of_the_irrigation_season():
 
 
 def test_progress_is_monotonic_over_the_year():
-    values = [IRRIGATION_SEASON.time_progress(2024, at(m, d)) for m in range(1, 13)
-              for d in (1, 10, 20)]
+    values = [
+        IRRIGATION_SEASON.time_progress(2024, at(m, d)) for m in range(1, 13) for d in (1, 10, 20)
+    ]
     assert values == sorted(values)
 
 
-@pytest.mark.parametrize("weights", [["0.5"] * 12, ["1"] + ["0"] * 10, ["-0.1", "1.1"] + ["0"] * 10])
+@pytest.mark.parametrize(
+    "weights", [["0.5"] * 12, ["1"] + ["0"] * 10, ["-0.1", "1.1"] + ["0"] * 10]
+)
 def test_bad_profiles_are_refused(weights):
     with pytest.raises(ProfileError):
         PlanProfile.of(weights)

@@ -26,8 +26,10 @@ def test_irrigation_quota_is_quota_over_efficiency_times_area():
 
 def test_proposal_sums_crops_products_and_history():
     proposal = propose_budget(
-        crops=[CropLine("玉米", Decimal(100), Decimal(400), GW),
-               CropLine("马铃薯", Decimal(50), Decimal(250), Source.LOCAL_SURFACE)],
+        crops=[
+            CropLine("玉米", Decimal(100), Decimal(400), GW),
+            CropLine("马铃薯", Decimal(50), Decimal(250), Source.LOCAL_SURFACE),
+        ],
         efficiency=Decimal("0.625"),
         products=[ProductLine("酵母 t", Decimal(1000), Decimal("2.8"), GW)],
         history=[HistoryLine(GW, Sector.SERVICES, (Decimal(100), Decimal(200), Decimal(300)))],
@@ -38,16 +40,19 @@ def test_proposal_sums_crops_products_and_history():
 
 
 def test_weighted_history_with_custom_weights_and_adjustment():
-    line = HistoryLine(GW, Sector.INDUSTRY, (Decimal(90), Decimal(100), Decimal(110)),
-                       adjustment=Decimal("0.9"))
+    line = HistoryLine(
+        GW, Sector.INDUSTRY, (Decimal(90), Decimal(100), Decimal(110)), adjustment=Decimal("0.9")
+    )
     weights = (Decimal(1) / 3, Decimal(1) / 3, 1 - 2 * (Decimal(1) / 3))
     assert weighted_history(line, weights) == Decimal(90)
 
 
 def test_proposal_is_capped_at_the_withdrawal_permit_exactly():
     proposal = propose_budget(
-        products=[ProductLine("a", Decimal(3), Decimal(100), GW),
-                  ProductLine("b", Decimal(3), Decimal(200), Source.LOCAL_SURFACE)],
+        products=[
+            ProductLine("a", Decimal(3), Decimal(100), GW),
+            ProductLine("b", Decimal(3), Decimal(200), Source.LOCAL_SURFACE),
+        ],
         permit_m3=Decimal(100),
     )
     assert proposal.capped_by_permit
@@ -58,21 +63,34 @@ def test_proposal_is_capped_at_the_withdrawal_permit_exactly():
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"crops": [CropLine("x", Decimal(1), Decimal(1), GW)]}, "efficiency"),
-     ({"crops": [CropLine("x", Decimal(-1), Decimal(1), GW)], "efficiency": Decimal("0.6")},
-      "area_mu"),
-     ({"crops": [CropLine("x", Decimal(1), Decimal(1), GW)], "efficiency": Decimal("1.2")},
-      "efficiency"),
-     ({"history": [HistoryLine(GW, Sector.INDUSTRY, (Decimal(1),) * 3)],
-       "weights": (Decimal(1), Decimal(1), Decimal(0))}, "weights")],
+    [
+        ({"crops": [CropLine("x", Decimal(1), Decimal(1), GW)]}, "efficiency"),
+        (
+            {"crops": [CropLine("x", Decimal(-1), Decimal(1), GW)], "efficiency": Decimal("0.6")},
+            "area_mu",
+        ),
+        (
+            {"crops": [CropLine("x", Decimal(1), Decimal(1), GW)], "efficiency": Decimal("1.2")},
+            "efficiency",
+        ),
+        (
+            {
+                "history": [HistoryLine(GW, Sector.INDUSTRY, (Decimal(1),) * 3)],
+                "weights": (Decimal(1), Decimal(1), Decimal(0)),
+            },
+            "weights",
+        ),
+    ],
 )
 def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(QuotaError, match=field):
         propose_budget(**kwargs)
 
 
-@given(st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=8),
-       st.integers(min_value=0, max_value=10**8))
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=8),
+    st.integers(min_value=0, max_value=10**8),
+)
 def test_capped_proposal_never_exceeds_the_permit(volumes, permit):
     products = [ProductLine(f"p{i}", Decimal(v), Decimal(1), GW) for i, v in enumerate(volumes)]
     proposal = propose_budget(products=products, permit_m3=Decimal(permit))
