@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -24,7 +25,7 @@ from ingest.contract import CardSession
 from ingest.registry import Meter, Registry
 from ingest.volumes import ConsumptionRow, register_row, session_row
 
-Conn = psycopg.Connection[tuple[object, ...]]
+Conn = psycopg.Connection[Any]
 
 CONSUMPTION_COLUMNS = ("meter_id", "ts_end", "ts_start", "site_id", "method", "status", "quality",
                        "register_delta", "kwh", "coefficient", "volume_m3", "session_id")
@@ -70,7 +71,7 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
             rows += _recompute_around(conn, new, registry)
         if batch.sessions:
             rows += _insert_sessions(conn, batch, registry, result)
-        _upsert_consumption(conn, rows)
+        upsert_consumption(conn, rows)
         result.consumption_rows = len(rows)
         if batch.statuses:
             cur = conn.execute(
@@ -96,7 +97,7 @@ def _insert_readings(conn: Conn, readings: Sequence[MeterReading], conflicts: li
         inserted = cur.fetchall()
     new: dict[str, list[datetime]] = defaultdict(list)
     for meter_id, ts in inserted:
-        new[str(meter_id)].append(ts)  # type: ignore[arg-type]
+        new[str(meter_id)].append(ts)
     result.readings_new = len(inserted)
     result.readings_duplicate = len(readings) - len(inserted)
     if result.readings_duplicate:
@@ -130,7 +131,7 @@ def _fetch_context(conn: Conn, new: dict[str, list[datetime]]) -> dict[str, list
         (meters, [min(new[m]) for m in meters], [max(new[m]) for m in meters], k, k)).fetchall()
     points: dict[str, list[Point]] = defaultdict(list)
     for meter_id, ts, value in found:
-        points[str(meter_id)].append(Point(ts, float(value)))  # type: ignore[arg-type]
+        points[str(meter_id)].append(Point(ts, float(value)))
     for series in points.values():
         series.sort(key=lambda p: p.ts)
     return points
@@ -178,7 +179,7 @@ def _session_consumption(meter: Meter, session: CardSession,
                        registry.coefficients.get(meter.site_id, []), site.rated_m3h)
 
 
-def _upsert_consumption(conn: Conn, rows: Sequence[ConsumptionRow]) -> None:
+def upsert_consumption(conn: Conn, rows: Sequence[ConsumptionRow]) -> None:
     if not rows:
         return
     columns = ", ".join(CONSUMPTION_COLUMNS)
@@ -219,12 +220,12 @@ def rederive_meter(conn: Conn, registry: Registry, meter: Meter, since: datetime
         " ORDER BY ts DESC LIMIT %s) UNION ALL "
         "(SELECT ts, value FROM register_readings WHERE meter_id = %s AND ts >= %s) ORDER BY 1",
         (meter.meter_id, since, k, meter.meter_id, since)).fetchall()
-    points = [Point(ts, float(v)) for ts, v in found]  # type: ignore[arg-type]
+    points = [Point(ts, float(v)) for ts, v in found]
     conn.execute("DELETE FROM consumption WHERE meter_id = %s AND ts_end >= %s AND session_id = ''",
                  (meter.meter_id, since))
     coefficients = registry.coefficients.get(meter.site_id, [])
     rows = [register_row(meter, iv, coefficients)
             for iv in derive_intervals(points, registry.register_spec(meter)) if iv.ts_end >= since]
     _prepare(conn)
-    _upsert_consumption(conn, rows)
+    upsert_consumption(conn, rows)
     return len(rows)

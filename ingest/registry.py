@@ -76,6 +76,7 @@ class Registry:
     sites: dict[str, Site] = field(default_factory=dict)
     meters: dict[str, Meter] = field(default_factory=dict)
     coefficients: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    coefficient_records: dict[tuple[str, datetime], Coefficient] = field(default_factory=dict)
     _by_device: dict[tuple[str, str], list[Meter]] = field(default_factory=dict)
     _zones: dict[str, str] = field(default_factory=dict)  # device -> site time zone
 
@@ -91,9 +92,17 @@ class Registry:
         for installs in registry._by_device.values():
             installs.sort(key=lambda m: m.installed_at)
         for coef in sorted(coefficients, key=lambda c: c.valid_from):
+            registry.coefficient_records[(coef.site_id, coef.valid_from)] = coef
             registry.coefficients.setdefault(coef.site_id, []).append(
                 (coef.valid_from, coef.m3_per_kwh))
         return registry
+
+    def merged_with(self, incoming: Registry) -> Registry:
+        """This registry with the incoming records added or replacing ones of the same key."""
+        return Registry.build({**self.sites, **incoming.sites}.values(),
+                              {**self.meters, **incoming.meters}.values(),
+                              {**self.coefficient_records,
+                               **incoming.coefficient_records}.values())
 
     def meter_for(self, device_id: str, channel: str, ts: datetime) -> Meter | None:
         """The meter installed on the device's channel at ts."""

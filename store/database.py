@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -11,7 +12,7 @@ CONNECT_ATTEMPTS = 30
 CONNECT_INTERVAL_S = 1.0
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     return psycopg.connect(url, autocommit=autocommit)
 
 
@@ -34,6 +35,6 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPo
     return pool
 
 
-def timescaledb_enabled(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+def timescaledb_enabled(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     return bool(row and row[0])

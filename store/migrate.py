@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -44,7 +45,7 @@ class TimescaleUnavailableError(RuntimeError):
     pass
 
 
-def _enable_timescaledb(conn: psycopg.Connection[tuple[object, ...]], mode: str) -> bool:
+def _enable_timescaledb(conn: psycopg.Connection[Any], mode: str) -> bool:
     if mode == "off":
         return False
     row = conn.execute(
