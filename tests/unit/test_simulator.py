@@ -95,9 +95,6 @@ def test_registers_only_fall_at_rollover_or_replacement():
 def test_pumps_never_exceed_their_rated_capacity():
     registry = build_registry(SUMMER)
     rated = {s.site_id: s.rated_m3h for s in registry.sites}
-    coefficient: dict[str, float] = defaultdict(float)  # the largest, to be safe
-    for c in registry.coefficients:
-        coefficient[c.site_id] = max(coefficient[c.site_id], c.m3_per_kwh)
     pumped = 0.0
     for (device, channel), readings in register_series().items():
         for before, after in pairwise(readings):
@@ -106,7 +103,12 @@ def test_pumps_never_exceed_their_rated_capacity():
             delta = (after.value - before.value) % (meter.register_max + 1)
             if meter != meter_at(registry, device, channel, before.ts):
                 delta = after.value - meter.initial_register
-            volume = delta if channel is Channel.FLOW else delta * coefficient[device]
+            volume = delta
+            if channel is Channel.POWER:
+                (coefficient, *_) = sorted((c for c in registry.coefficients
+                                            if c.site_id == device and c.valid_from <= after.ts),
+                                           key=lambda c: c.valid_from, reverse=True)
+                volume = delta * coefficient.m3_per_kwh
             hours = (after.ts - before.ts) / timedelta(hours=1)
             assert volume <= rated[device] * hours * 1.001 + 0.02, (device, before, after)
             pumped += volume
