@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from budget.kinds import Cell, Source
 from budget.ledger import by_source
-from budget.units import ZERO
+from budget.units import ZERO, m3
 
 
 class Rule(StrEnum):
@@ -130,7 +130,7 @@ def counted_total(allocation: Mapping[Cell, Decimal], factor: Decimal) -> Decima
             non_conventional += volume
         else:
             conventional += volume
-    return conventional + non_conventional * factor
+    return m3(conventional + non_conventional * factor)
 
 
 def check_non_negative(node_id: int, allocation: Mapping[Cell, Decimal]) -> list[RuleViolation]:

@@ -1,0 +1,105 @@
+"""Domain results → API response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from budget import schemas as s
+from budget.import_plan import Discrepancy
+from budget.ledger import by_sector, by_source, total
+from budget.repository import StoredEntry
+from budget.service import AccountingView, BudgetView
+from budget.year_ledger import RuleError
+
+
+def violations(error: RuleError) -> list[dict[str, object]]:
+    return [
+        s.ViolationOut(
+            rule=v.rule.value,
+            section=v.section,
+            node_id=v.node_id,
+            message=v.message,
+            excess_m3=v.excess_m3,
+        ).model_dump(mode="json")
+        for v in error.violations
+    ]
+
+
+def entry_out(stored: StoredEntry) -> s.EntryOut:
+    e = stored.entry
+    decided = stored.status != "proposed"
+    return s.EntryOut(
+        entry_id=e.entry_id,
+        node_id=e.node_id,
+        year=e.year,
+        kind=e.kind.value,
+        source=e.source,
+        sector=e.sector,
+        volume_m3=e.volume_m3,
+        valid_from=e.valid_from,
+        reason=e.reason,
+        status=stored.status,
+        proposed_by=stored.proposed_by,
+        proposed_at=stored.proposed_at,
+        decided_by=e.approved_by if decided else None,
+        decided_at=e.approved_at if decided else None,
+        trade_id=e.trade_id,
+    )
+
+
+def budget_out(view: BudgetView, known_at: datetime | None) -> s.BudgetOut:
+    return s.BudgetOut(
+        node_id=view.node.node_id,
+        code=view.node.code,
+        year=view.year,
+        as_of=view.as_of,
+        known_at=known_at,
+        cells=[
+            s.CellOut(source=src, sector=sec, volume_m3=v)
+            for (src, sec), v in sorted(view.cells.items())
+        ],
+        total_m3=total(view.cells),
+        counted_total_m3=view.counted_total_m3,
+        non_conventional_factor=view.non_conventional_factor,
+        by_source=by_source(view.cells),
+        by_sector=by_sector(view.cells),
+        handed_to_children_m3=total(view.handed_to_children),
+        time_progress=view.time_progress,
+    )
+
+
+def accounting_out(view: AccountingView) -> s.AccountingOut:
+    b = view.balance
+    findings = [*b.findings, *view.consistency]
+    return s.AccountingOut(
+        revenue_m3=b.revenue_m3,
+        expenditure_m3=b.expenditure_m3,
+        deviation=b.deviation,
+        findings=[
+            s.FindingOut(check=f.check, message=f.message, amount_m3=f.amount_m3) for f in findings
+        ],
+        cuts=None
+        if view.cuts is None
+        else [
+            s.CutOut(
+                item=c.item.name,
+                source=c.item.source,
+                sector=c.item.sector,
+                priority=c.priority.value,
+                cut_m3=c.cut_m3,
+            )
+            for c in view.cuts.cuts
+        ],
+        remaining_shortfall_m3=None if view.cuts is None else view.cuts.remaining_shortfall_m3,
+    )
+
+
+def discrepancy_out(d: Discrepancy) -> s.DiscrepancyOut:
+    return s.DiscrepancyOut(
+        kind=d.kind,
+        where=d.where,
+        message=d.message,
+        stated=d.stated,
+        computed=d.computed,
+        difference=d.difference,
+    )

@@ -1,0 +1,184 @@
+"""Request and response bodies of the budget API (pydantic). Volumes in m³."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from budget.hierarchy import AttachmentKind, NodeLevel
+from budget.kinds import Sector, Source
+
+Volume = Decimal
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContactIn(Strict):
+    name: str = Field(min_length=1)
+    phone: str | None = None
+    email: str | None = None
+    role: str | None = None
+
+
+class NodeIn(Strict):
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    level: NodeLevel
+    parent_id: int | None = None
+    contacts: list[ContactIn] = []
+
+
+class NodeOut(BaseModel):
+    node_id: int
+    code: str
+    name: str
+    level: NodeLevel
+    parent_id: int | None
+    contacts: list[ContactIn]
+
+
+class AttachmentIn(Strict):
+    kind: AttachmentKind
+    ref: str = Field(min_length=1)
+    sector: Sector | None = None
+
+
+class EntryIn(Strict):
+    node_id: int
+    year: int = Field(ge=2000, le=2100)
+    kind: Literal["issue", "supplement", "cut"]
+    source: Source
+    sector: Sector
+    volume_m3: Volume = Field(gt=0, max_digits=16, decimal_places=3)
+    valid_from: AwareDatetime
+    reason: str = Field(min_length=1)
+
+
+class EntryOut(BaseModel):
+    entry_id: int
+    node_id: int
+    year: int
+    kind: str
+    source: Source
+    sector: Sector
+    volume_m3: Volume
+    valid_from: datetime
+    reason: str
+    status: str
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    trade_id: int | None
+
+
+class TradeIn(Strict):
+    seller_id: int
+    buyer_id: int
+    year: int = Field(ge=2000, le=2100)
+    source: Source
+    sector: Sector
+    volume_m3: Volume = Field(gt=0, max_digits=16, decimal_places=3)
+    valid_from: AwareDatetime
+    reason: str = Field(min_length=1)
+
+
+class CellOut(BaseModel):
+    source: Source
+    sector: Sector
+    volume_m3: Volume
+
+
+class BudgetOut(BaseModel):
+    node_id: int
+    code: str
+    year: int
+    as_of: datetime
+    known_at: datetime | None
+    cells: list[CellOut]
+    total_m3: Volume
+    counted_total_m3: Volume = Field(description="non-conventional water at the year's factor")
+    non_conventional_factor: Decimal
+    by_source: dict[Source, Volume]
+    by_sector: dict[Sector, Volume]
+    handed_to_children_m3: Volume
+    time_progress: Decimal = Field(description="planned share of the year's budget by as_of")
+
+
+class ViolationOut(BaseModel):
+    rule: str
+    section: str
+    node_id: int | None
+    message: str
+    excess_m3: Volume
+
+
+class FindingOut(BaseModel):
+    check: str
+    message: str
+    amount_m3: Volume
+
+
+class CutOut(BaseModel):
+    item: str
+    source: Source
+    sector: Sector
+    priority: str
+    cut_m3: Volume
+
+
+class AccountingOut(BaseModel):
+    revenue_m3: Volume
+    expenditure_m3: Volume
+    deviation: Decimal | None
+    findings: list[FindingOut]
+    cuts: list[CutOut] | None
+    remaining_shortfall_m3: Volume | None
+
+
+class ImportIn(Strict):
+    manifest_yaml: str
+    allocation_csv: str
+    reclaimed_csv: str | None = None
+    acknowledge: list[str] = Field(
+        default=[], description="the 'where' of every reported discrepancy the operator accepts"
+    )
+    dry_run: bool = False
+
+
+class DiscrepancyOut(BaseModel):
+    kind: str
+    where: str
+    message: str
+    stated: Decimal | None
+    computed: Decimal | None
+    difference: Decimal | None
+
+
+class ImportOut(BaseModel):
+    import_id: int | None
+    year: int
+    nodes: int
+    issues: int
+    discrepancies: list[DiscrepancyOut]
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1)
+    role: Literal["administrator", "operator", "water_user"]
+    node_id: int | None = None
+
+
+class TokenOut(BaseModel):
+    token: str
+    role: str
+    node_id: int | None
+
+
+class ProfileIn(Strict):
+    weights: list[Decimal] = Field(min_length=12, max_length=12)

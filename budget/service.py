@@ -1,0 +1,272 @@
+"""Use cases of the budget module: load the ledger, apply the rules, store the result.
+
+Each function runs inside the caller's transaction; all or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from budget import repository as repo
+from budget.accounting import (
+    BalanceResult,
+    CutProposal,
+    ExpenditureItem,
+    Finding,
+    check_balance,
+    check_sector_equals_source,
+    propose_cuts,
+)
+from budget.hierarchy import Hierarchy, Node
+from budget.import_plan import ImportPlan
+from budget.kinds import Sector, Source
+from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations, by_sector, by_source
+from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.rules import ControlFigure, counted_total
+from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
+
+
+class NotFoundError(LookupError):
+    pass
+
+
+class StateError(ValueError):
+    """The request conflicts with the stored state (already decided, code taken …)."""
+
+
+def load_year(conn: repo.Conn, *, year: int, hierarchy: Hierarchy | None = None) -> YearLedger:
+    book = YearLedger(
+        hierarchy or repo.load_hierarchy(conn), year, repo.load_policy(conn, year=year)
+    )
+    book.load(repo.approved_entries(conn, year=year))
+    return book
+
+
+def approve_entry(conn: repo.Conn, *, entry_id: int, by: str, now: datetime) -> LedgerEntry:
+    stored = repo.entry(conn, entry_id=entry_id, for_update=True)
+    if stored is None:
+        raise NotFoundError(f"entry {entry_id}")
+    if stored.status != "proposed":
+        raise StateError(f"entry {entry_id} is already {stored.status}")
+    repo.lock_year(conn, year=stored.entry.year)
+    book = load_year(conn, year=stored.entry.year)
+    e = stored.entry
+    candidate = LedgerEntry(
+        e.entry_id,
+        e.node_id,
+        e.year,
+        e.kind,
+        e.source,
+        e.sector,
+        e.volume_m3,
+        e.valid_from,
+        now,
+        by,
+        e.reason,
+    )
+    book.approve([candidate])  # raises RuleError, nothing stored
+    repo.decide_entry(conn, entry_id=entry_id, status="approved", by=by, at=now)
+    return candidate
+
+
+def approve_trade(conn: repo.Conn, *, trade_id: int, by: str, now: datetime) -> list[int]:
+    row = repo.trade(conn, trade_id=trade_id)
+    if row is None:
+        raise NotFoundError(f"trade {trade_id}")
+    if row["status"] != "proposed":
+        raise StateError(f"trade {trade_id} is already {row['status']}")
+    repo.lock_year(conn, year=row["year"])
+    book = load_year(conn, year=row["year"])
+    request = TradeRequest(
+        row["seller_id"],
+        row["buyer_id"],
+        row["year"],
+        Source(row["source"]),
+        Sector(row["sector"]),
+        row["volume_m3"],
+        row["valid_from"],
+        row["reason"],
+    )
+    start, _ = year_bounds(request.year)
+    used = repo.used_m3(
+        conn,
+        node_ids=book.hierarchy.subtree(request.seller_id),
+        source=request.source,
+        sector=request.sector,
+        start=start,
+        until=request.valid_from,
+    )
+    legs = book.trade_entries(
+        request, used_m3=used, first_entry_id=0, trade_id=trade_id, approved_at=now, approved_by=by
+    )
+    repo.decide_trade(conn, trade_id=trade_id, status="approved", by=by, at=now, used_m3=used)
+    return [
+        repo.insert_entry(
+            conn,
+            node_id=leg.node_id,
+            year=leg.year,
+            kind=leg.kind,
+            source=leg.source,
+            sector=leg.sector,
+            volume_m3=leg.volume_m3,
+            valid_from=leg.valid_from,
+            reason=leg.reason,
+            proposed_by=by,
+            approved_at=now,
+            trade_id=trade_id,
+        )
+        for leg in legs
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetView:
+    node: Node
+    year: int
+    as_of: datetime
+    cells: Allocation
+    handed_to_children: Allocation
+    counted_total_m3: Decimal
+    non_conventional_factor: Decimal
+    time_progress: Decimal
+
+
+def effective_budget(
+    conn: repo.Conn,
+    *,
+    node_id: int,
+    year: int,
+    as_of: datetime,
+    known_at: datetime | None,
+    hierarchy: Hierarchy,
+) -> BudgetView:
+    book = load_year(conn, year=year, hierarchy=hierarchy)
+    cells = book.allocation(node_id, as_of, known_at)
+    children = add_allocations(
+        book.allocation(c, as_of, known_at) for c in hierarchy.children[node_id]
+    )
+    weights = repo.plan_profile(conn, node_id=node_id)
+    profile = PlanProfile(tuple(weights)) if weights else IRRIGATION_SEASON
+    factor = book.policy.non_conventional_factor
+    return BudgetView(
+        hierarchy.nodes[node_id],
+        year,
+        as_of,
+        cells,
+        children,
+        counted_total(cells, factor),
+        factor,
+        profile.time_progress(year, as_of),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingView:
+    balance: BalanceResult
+    consistency: list[Finding]
+    cuts: CutProposal | None
+
+
+def accounting(
+    conn: repo.Conn, *, node_id: int, year: int, as_of: datetime, hierarchy: Hierarchy
+) -> AccountingView:
+    """宁夏 7.1/6.5.3 for one node: its budget by source is the revenue, what it
+    hands to its children (or its own cells, for a leaf) by sector the expenditure."""
+    book = load_year(conn, year=year, hierarchy=hierarchy)
+    revenue = by_source(book.allocation(node_id, as_of))
+    kids = hierarchy.children[node_id]
+    lines = [(c, book.allocation(c, as_of)) for c in kids] or [
+        (node_id, book.allocation(node_id, as_of))
+    ]
+    spent = add_allocations(cells for _, cells in lines)
+    balance = check_balance(revenue, by_sector(spent))
+    cuts = None
+    if balance.revenue_m3 < balance.expenditure_m3:
+        items = [
+            ExpenditureItem(hierarchy.nodes[n].code, s, sec, v)
+            for n, cells in lines
+            for (s, sec), v in sorted(cells.items())
+            if v > 0
+        ]
+        cuts = propose_cuts(items, balance.expenditure_m3 - balance.revenue_m3)
+    return AccountingView(
+        balance, check_sector_equals_source(by_sector(spent), by_source(spent)), cuts
+    )
+
+
+def apply_import(
+    conn: repo.Conn,
+    *,
+    plan: ImportPlan,
+    by: str,
+    now: datetime,
+    discrepancies: list[dict[str, Any]],
+) -> int:
+    """Create the plan's nodes and issue its volumes, approved, from 1 January; all or nothing."""
+    repo.lock_year(conn, year=plan.year)
+    hierarchy = repo.load_hierarchy(conn)
+    taken = [s.code for s in (plan.district, *plan.nodes) if hierarchy.by_code(s.code)]
+    if taken:
+        raise StateError(f"node codes already exist: {', '.join(taken)}")
+    import_id = repo.record_import(
+        conn, fmt="ganzhou", year=plan.year, by=by, discrepancies=discrepancies
+    )
+    ids: dict[str, int] = {}
+    for spec in (plan.district, *plan.nodes):
+        parent = ids[spec.parent_code] if spec.parent_code else None
+        ids[spec.code] = repo.create_node(
+            conn, code=spec.code, name=spec.name, level=spec.level, parent_id=parent
+        )
+    repo.set_year(conn, year=plan.year, non_conventional_factor=plan.non_conventional_factor)
+    district_id = ids[plan.district.code]
+    district_cells: Allocation = {}
+    for line in plan.issues:
+        if line.node_code == plan.district.code:
+            key = (line.source, line.sector)
+            district_cells[key] = district_cells.get(key, Decimal(0)) + line.volume_m3
+    stated = counted_total(district_cells, plan.non_conventional_factor)
+    repo.set_control_figure(
+        conn,
+        figure=ControlFigure(district_id, plan.year, stated),
+        reference=f"import {import_id}: stated district total",
+    )
+    book = load_year(conn, year=plan.year)
+    start, _ = year_bounds(plan.year)
+    candidates = [
+        LedgerEntry(
+            -n,
+            ids[i.node_code],
+            plan.year,
+            EntryKind.ISSUE,
+            i.source,
+            i.sector,
+            i.volume_m3,
+            start,
+            now,
+            by,
+            f"import {import_id}",
+        )
+        for n, i in enumerate(plan.issues, start=1)
+    ]
+    violations = book.check(candidates)
+    if violations:
+        raise RuleError(violations)
+    for c in candidates:
+        repo.insert_entry(
+            conn,
+            node_id=c.node_id,
+            year=c.year,
+            kind=c.kind,
+            source=c.source,
+            sector=c.sector,
+            volume_m3=c.volume_m3,
+            valid_from=c.valid_from,
+            reason=c.reason,
+            proposed_by=by,
+            approved_at=now,
+            import_id=import_id,
+        )
+    return import_id
