@@ -250,3 +250,23 @@ def test_ganzhou_import_reports_discrepancies_and_is_all_or_nothing(client):
     assert {f["check"] for f in checks["findings"]} >= {"6.5.3 by-sector total == by-source total"}
     again = client.post("/budget/imports/ganzhou", json={**files, "acknowledge": wheres})
     assert again.status_code == 409
+
+
+def test_command_line_actions(database_url):
+    from budget.commands import create_token, import_ganzhou
+
+    report = import_ganzhou(database_url)
+    assert len(report) == 11
+    with psycopg.connect(database_url) as conn:
+        assert repo.load_hierarchy(conn).nodes == {}
+    import_ganzhou(database_url, accept_discrepancies=True)
+    secret = create_token(database_url, name="op", role="operator", node_code="daman")
+    with psycopg.connect(database_url) as conn:
+        found = repo.principal(conn, secret=secret)
+        stored = conn.execute(
+            "SELECT count(*) FROM budget_api_tokens WHERE token_sha256 = convert_to(%s, 'UTF8')",
+            (secret,),
+        ).fetchone()
+    assert found is not None
+    assert found.role == "operator"
+    assert stored == (0,)  # the secret itself is never stored
