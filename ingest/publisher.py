@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import count
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -201,13 +203,19 @@ def _worker(url: str, stream: Sequence[tuple[str, bytes]], qos: int, max_infligh
 
 
 def publish_parallel(url: str, streams: Sequence[Sequence[tuple[str, bytes]]], *,
-                     qos: int = 1, max_inflight: int = DEFAULT_MAX_INFLIGHT) -> PublishResult:
-    """Publish each stream from its own process (forked: the streams are not copied).
+                     qos: int = 1, max_inflight: int = DEFAULT_MAX_INFLIGHT,
+                     start_method: Literal["fork", "spawn"] = "fork") -> PublishResult:
+    """Publish each stream from its own process.
 
-    Per-stream order is kept; use ``partition_by_device`` to keep each device's
-    order. The time runs from the moment every worker is connected to the last PUBACK.
+    Forked workers share the streams without copying them; from a process that
+    runs other threads (an ingestor, say) pass ``start_method="spawn"``, which
+    pickles each stream to its worker. Per-stream order is kept; use
+    ``partition_by_device`` to keep each device's order. The time runs from the
+    moment every worker is connected to the last PUBACK.
     """
-    context = multiprocessing.get_context("fork")
+    context: ForkContext | SpawnContext = (
+        multiprocessing.get_context("spawn") if start_method == "spawn"
+        else multiprocessing.get_context("fork"))
     barrier = context.Barrier(len(streams) + 1)
     pipes = [context.Pipe(duplex=False) for _ in streams]
     workers = [context.Process(target=_worker, args=(url, stream, qos, max_inflight, barrier, w),
