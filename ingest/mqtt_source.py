@@ -43,6 +43,7 @@ class MqttSource:
         self._queue: queue.SimpleQueue[ReceivedMessage] = queue.SimpleQueue()
         self._session = 0
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
         kwargs: dict[str, Any] = {}
         if not self._v5:
             kwargs["clean_session"] = False
@@ -58,6 +59,7 @@ class MqttSource:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._address = address
         self._receive_maximum = receive_maximum
 
@@ -72,6 +74,13 @@ class MqttSource:
         self._connected.set()
         log.info("connected to the broker (session %d), subscribed to %s", self._session,
                  self._topic)
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any,
+                      _props: Any) -> None:
+        if any(code.is_failure for code in reasons):
+            log.error("the broker refused the subscription to %s: %s", self._topic, reasons)
+            return
+        self._subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                        _props: Any) -> None:
@@ -93,8 +102,9 @@ class MqttSource:
         else:
             self._client.connect(self._address.host, self._address.port, KEEPALIVE_S)
         self._client.loop_start()
-        if not self._connected.wait(CONNECT_TIMEOUT_S):
-            raise ConnectionError(f"no connection to the broker at {self._address.host}:"
+        if not self._subscribed.wait(CONNECT_TIMEOUT_S):
+            self._client.loop_stop()
+            raise ConnectionError(f"not subscribed at the broker {self._address.host}:"
                                   f"{self._address.port} after {CONNECT_TIMEOUT_S} s")
 
     def take(self, max_messages: int, wait_s: float) -> list[ReceivedMessage]:

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     topic_prefix: str = "waterbudget/v1"
     mqtt_client_id: str = "waterbudget-ingest"
     mqtt_share_group: str = ""  # set to scale out: $share/<group>/... across processes
+    mqtt_protocol: str = Field("5", pattern="^(5|3.1.1)$")
     mqtt_receive_maximum: int = Field(20_000, ge=1, le=65_535)
     ingest_batch_size: int = Field(5_000, ge=1)
     ingest_batch_wait_ms: int = Field(50, ge=1)

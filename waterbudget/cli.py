@@ -1,0 +1,239 @@
+"""``waterbudget``: the one console command. Thin: parse, call, answer."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from waterbudget.settings import Settings, get_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _require(settings: Settings, *names: str) -> None:
+    missing = [n for n in names if not getattr(settings, n)]
+    if missing:
+        raise SystemExit("set " + ", ".join(f"WATERBUDGET_{n.upper()}" for n in missing)
+                         + " (or run `waterbudget demo` for embedded services)")
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from store.database import wait_until_ready
+    from store.migrate import migrate
+
+    _require(settings, "database_url")
+    wait_until_ready(settings.database_url)
+    applied = migrate(settings.database_url, timescaledb=settings.timescaledb)
+    print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.service import run_ingest
+
+    _require(settings, "database_url", "mqtt_url")
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    ingestor = run_ingest(settings, stop)
+    print(f"stopped after {ingestor.stats.messages} messages, "
+          f"{ingestor.stats.readings_new} new readings, {ingestor.stats.dead_letters} dead letters")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, timedelta
+
+    from ingest.publisher import publish, publish_realtime
+    from ingest.simulator import SimConfig, build_registry, simulate, simulate_messages
+    from ingest.simulator import write_registry_yaml as write_yaml
+
+    start = (datetime.fromisoformat(args.start) if args.start
+             else datetime.now(UTC) - timedelta(days=args.days))
+    config = SimConfig(n_sites=args.sites, seed=args.seed, start=start.astimezone(UTC),
+                       duration=timedelta(days=args.days),
+                       step=timedelta(minutes=args.step_minutes))
+    if args.registry_out:
+        write_yaml(build_registry(config), Path(args.registry_out))
+        print(f"registry written to {args.registry_out}: load it with "
+              f"`waterbudget registry load {args.registry_out}`")
+    if args.registry_only:
+        return 0
+    _require(settings, "mqtt_url")
+    if args.speedup:
+        result = publish_realtime(settings.mqtt_url, simulate_messages(config),
+                                  speedup=args.speedup)
+    else:
+        result = publish(settings.mqtt_url, simulate(config))
+    print(f"published {result.sent} messages ({result.acked} acknowledged) "
+          f"in {result.seconds:.1f} s")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from waterbudget.demo import run_demo
+
+    run_demo(settings, sites=args.sites, days=args.days, speedup=args.speedup,
+             seconds=args.seconds)
+    return 0
+
+
+def _connect(settings: Settings) -> psycopg.Connection[Any]:
+    _require(settings, "database_url")
+    return psycopg.connect(settings.database_url, autocommit=True)
+
+
+def cmd_registry_load(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.registry import load_registry_file
+    from ingest.registry_repository import save_registry
+
+    with _connect(settings) as conn:
+        for name in args.files:
+            summary = save_registry(conn, load_registry_file(Path(name), settings.zone))
+            print(f"{name}: {summary.sites} sites, {summary.meters} meters, "
+                  f"{summary.coefficients} coefficients"
+                  + (f"; restated {', '.join(summary.restated_sites)}"
+                     if summary.restated_sites else ""))
+    return 0
+
+
+def _time(text: str, settings: Settings) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings.zone)
+
+
+def cmd_replace_meter(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from ingest.registry_repository import load_registry, replace_meter
+
+    with _connect(settings) as conn:
+        old = load_registry(conn).meters.get(args.old)
+        if old is None:
+            raise SystemExit(f"unknown meter {args.old}")
+        new = replace(old, meter_id=args.new, installed_at=_time(args.at, settings),
+                      removed_at=None, final_register=None,
+                      initial_register=args.initial_register,
+                      register_max=args.register_max or old.register_max,
+                      multiplier=args.multiplier or old.multiplier)
+        replace_meter(conn, old_meter_id=args.old, new=new, final_register=args.final_register)
+    print(f"meter {args.old} replaced by {args.new} at {new.installed_at.isoformat()}")
+    return 0
+
+
+def cmd_add_coefficient(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.registry import Coefficient
+    from ingest.registry_repository import add_coefficient
+
+    with _connect(settings) as conn:
+        add_coefficient(conn, Coefficient(args.site, _time(args.valid_from, settings),
+                                          args.m3_per_kwh, args.method, args.note))
+        row = conn.execute("SELECT intervals, volume_before, volume_after "
+                           "FROM coefficient_restatements ORDER BY id DESC LIMIT 1").fetchone()
+    if row:
+        print(f"restated {row[0]} intervals of {args.site}: "
+              f"{row[1]:.1f} m³ -> {row[2]:.1f} m³")
+    return 0
+
+
+def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
+    with _connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT received_at, topic, reason, detail, left(convert_from(payload, 'UTF8'), 120) "
+            "FROM dead_letters ORDER BY id DESC LIMIT %s", (args.limit,)).fetchall()
+    for received, topic, reason, detail, payload in rows:
+        print(f"{received:%Y-%m-%d %H:%M:%S} {reason:<22} {topic}\n    {detail}\n    {payload}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="waterbudget", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        handler=cmd_migrate)
+    sub.add_parser("ingest", help="MQTT readings -> TimescaleDB, until SIGTERM").set_defaults(
+        handler=cmd_ingest)
+
+    simulate = sub.add_parser("simulate", help="publish simulated device traffic")
+    simulate.add_argument("--sites", type=int, default=20)
+    simulate.add_argument("--days", type=float, default=7)
+    simulate.add_argument("--step-minutes", type=int, default=15)
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--start", help="simulated start (ISO 8601); default: --days ago")
+    simulate.add_argument("--speedup", type=float, default=0,
+                          help="pace simulated time this many times faster than real "
+                               "(0: as fast as the broker takes it)")
+    simulate.add_argument("--registry-out", help="write the simulated registry as YAML")
+    simulate.add_argument("--registry-only", action="store_true")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="everything at once, embedded where not configured")
+    demo.add_argument("--sites", type=int, default=12)
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--speedup", type=float, default=8640.0)
+    demo.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    demo.set_defaults(handler=cmd_demo)
+
+    registry = sub.add_parser("registry", help="sites, meters, coefficients").add_subparsers(
+        dest="action", required=True)
+    load = registry.add_parser("load", help="load YAML/CSV registry files (docs/registry.md)")
+    load.add_argument("files", nargs="+")
+    load.set_defaults(handler=cmd_registry_load)
+    swap = registry.add_parser("replace-meter", help="record a meter replacement")
+    swap.add_argument("--old", required=True)
+    swap.add_argument("--new", required=True)
+    swap.add_argument("--at", required=True, help="time of the replacement (ISO 8601)")
+    swap.add_argument("--final-register", type=float, required=True)
+    swap.add_argument("--initial-register", type=float, default=0.0)
+    swap.add_argument("--register-max", type=float)
+    swap.add_argument("--multiplier", type=float)
+    swap.set_defaults(handler=cmd_replace_meter)
+    coef = registry.add_parser("add-coefficient", help="record a power-to-water coefficient")
+    coef.add_argument("--site", required=True)
+    coef.add_argument("--valid-from", required=True)
+    coef.add_argument("--m3-per-kwh", type=float, required=True)
+    coef.add_argument("--method", required=True, help="e.g. pump_test")
+    coef.add_argument("--note")
+    coef.set_defaults(handler=cmd_add_coefficient)
+
+    letters = sub.add_parser("deadletters", help="the latest rejected input with reasons")
+    letters.add_argument("--limit", type=int, default=20)
+    letters.set_defaults(handler=cmd_deadletters)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: Handler = args.handler
+    try:
+        return handler(args, get_settings())
+    except Exception as exc:  # the user gets the reason, not a traceback
+        if args.verbose:
+            raise
+        from ingest.registry import RegistryError
+
+        if isinstance(exc, RegistryError | psycopg.Error | ValueError | OSError):
+            print(f"waterbudget {args.command}: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
