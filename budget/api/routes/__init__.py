@@ -1,0 +1,1 @@
+"""Routes of the budget API, one module per resource."""

@@ -1,0 +1,63 @@
+"""PostgreSQL adapter of the budget module: the only place with SQL (psycopg 3).
+
+One module per resource — ``nodes`` (hierarchy, contacts, attachments, plan
+profiles, protected volumes), ``policy`` (the year's factor, permits, control
+figures), ``ledger`` (entries and imports), ``trades`` (trades and counted
+use), ``tokens`` (API tokens). Functions are keyword-only and take the
+connection; the caller owns the transaction (``budget.service`` wraps each
+request in one). This package re-exports them, so ``repo.create_node`` and
+friends read the same wherever they are called.
+"""
+
+from budget.repository.connection import Conn
+from budget.repository.ledger import (
+    LEDGER_LOCK,
+    StoredEntry,
+    approved_entries,
+    decide_entry,
+    entries,
+    entry,
+    insert_entry,
+    lock_year,
+    record_import,
+)
+from budget.repository.nodes import (
+    attach,
+    create_node,
+    load_hierarchy,
+    plan_profile,
+    set_plan_profile,
+)
+from budget.repository.policy import add_permit, load_policy, set_control_figure, set_year
+from budget.repository.tokens import Principal, create_token, principal
+from budget.repository.trades import SITE_SOURCES, decide_trade, insert_trade, trade, used_m3
+
+__all__ = [
+    "LEDGER_LOCK",
+    "SITE_SOURCES",
+    "Conn",
+    "Principal",
+    "StoredEntry",
+    "add_permit",
+    "approved_entries",
+    "attach",
+    "create_node",
+    "create_token",
+    "decide_entry",
+    "decide_trade",
+    "entries",
+    "entry",
+    "insert_entry",
+    "insert_trade",
+    "load_hierarchy",
+    "load_policy",
+    "lock_year",
+    "plan_profile",
+    "principal",
+    "record_import",
+    "set_control_figure",
+    "set_plan_profile",
+    "set_year",
+    "trade",
+    "used_m3",
+]

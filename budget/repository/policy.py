@@ -1,0 +1,62 @@
+"""SQL for a budget year's policy: the non-conventional factor, permits, control figures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from budget.kinds import Source
+from budget.repository.connection import Conn
+from budget.rules import BudgetPolicy, ControlFigure, Permit
+
+
+def load_policy(conn: Conn, *, year: int) -> BudgetPolicy:
+    row = conn.execute(
+        "SELECT non_conventional_factor FROM budget_years WHERE year = %s", (year,)
+    ).fetchone()
+    permits = tuple(
+        Permit(node_id, year, volume, Source(source) if source else None, reference)
+        for node_id, source, volume, reference in conn.execute(
+            "SELECT node_id, source, volume_m3, reference FROM budget_permits WHERE year = %s",
+            (year,),
+        )
+    )
+    figures = tuple(
+        ControlFigure(node_id, year, volume)
+        for node_id, volume in conn.execute(
+            "SELECT node_id, volume_m3 FROM budget_control_figures WHERE year = %s", (year,)
+        )
+    )
+    factor = row[0] if row else Decimal(0)
+    return BudgetPolicy(factor, permits, figures)
+
+
+def set_year(conn: Conn, *, year: int, non_conventional_factor: Decimal) -> None:
+    conn.execute(
+        "INSERT INTO budget_years (year, non_conventional_factor) VALUES (%s, %s) "
+        "ON CONFLICT (year) DO UPDATE SET non_conventional_factor = "
+        "EXCLUDED.non_conventional_factor",
+        (year, non_conventional_factor),
+    )
+
+
+def add_permit(conn: Conn, *, permit: Permit) -> None:
+    conn.execute(
+        "INSERT INTO budget_permits (node_id, year, source, volume_m3, reference) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (
+            permit.node_id,
+            permit.year,
+            permit.source.value if permit.source else None,
+            permit.volume_m3,
+            permit.reference,
+        ),
+    )
+
+
+def set_control_figure(conn: Conn, *, figure: ControlFigure, reference: str) -> None:
+    conn.execute(
+        "INSERT INTO budget_control_figures (node_id, year, volume_m3, reference) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (node_id, year) DO UPDATE SET "
+        "volume_m3 = EXCLUDED.volume_m3, reference = EXCLUDED.reference",
+        (figure.node_id, figure.year, figure.volume_m3, reference),
+    )
