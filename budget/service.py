@@ -37,6 +37,23 @@ class StateError(ValueError):
     """The request conflicts with the stored state (already decided, code taken …)."""
 
 
+class FourEyesError(PermissionError):
+    """Four-eyes rule: whoever proposed a change may not approve it; someone else must."""
+
+    rule = "four_eyes_approval"
+
+    def __init__(self, what: str, proposer: str) -> None:
+        self.message = (
+            f"{what} was proposed by {proposer!r}: another person must approve it ({self.rule})"
+        )
+        super().__init__(self.message)
+
+
+def _check_four_eyes(what: str, *, proposed_by: str, approver: str) -> None:
+    if proposed_by == approver:
+        raise FourEyesError(what, proposed_by)
+
+
 def load_year(conn: repo.Conn, *, year: int, hierarchy: Hierarchy | None = None) -> YearLedger:
     book = YearLedger(
         hierarchy or repo.load_hierarchy(conn), year, repo.load_policy(conn, year=year)
@@ -51,6 +68,7 @@ def approve_entry(conn: repo.Conn, *, entry_id: int, by: str, now: datetime) -> 
         raise NotFoundError(f"entry {entry_id}")
     if stored.status != "proposed":
         raise StateError(f"entry {entry_id} is already {stored.status}")
+    _check_four_eyes(f"entry {entry_id}", proposed_by=stored.proposed_by, approver=by)
     repo.lock_year(conn, year=stored.entry.year)
     book = load_year(conn, year=stored.entry.year)
     e = stored.entry
@@ -78,6 +96,7 @@ def approve_trade(conn: repo.Conn, *, trade_id: int, by: str, now: datetime) -> 
         raise NotFoundError(f"trade {trade_id}")
     if row["status"] != "proposed":
         raise StateError(f"trade {trade_id} is already {row['status']}")
+    _check_four_eyes(f"trade {trade_id}", proposed_by=row["proposed_by"], approver=by)
     repo.lock_year(conn, year=row["year"])
     book = load_year(conn, year=row["year"])
     request = TradeRequest(

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from budget import repository as repo
 from budget.api.views import violations
 from budget.hierarchy import Hierarchy, Node
+from budget.service import FourEyesError
 from budget.year_ledger import RuleError
 
 _bearer = HTTPBearer(auto_error=False)
@@ -112,6 +113,13 @@ def aware(value: datetime | None, field: str) -> datetime | None:
             f"{field}: give a time zone (e.g. 2024-06-01T00:00:00+08:00)",
         )
     return value
+
+
+def four_eyes_error(error: FourEyesError) -> HTTPException:
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        {"error": "rule_violation", "rule": error.rule, "message": error.message},
+    )
 
 
 def rule_error(error: RuleError) -> HTTPException:

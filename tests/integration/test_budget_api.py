@@ -13,12 +13,21 @@ pytestmark = pytest.mark.integration
 JAN = "2024-01-01T00:00:00+08:00"
 
 
+class BudgetClient(TestClient):
+    """Proposes as the administrator "admin"; ``checker`` is a second administrator,
+    because whoever proposes an entry may not approve it (four eyes)."""
+
+    checker: dict[str, str]
+
+
 @pytest.fixture
 def client(database_url):
     with psycopg.connect(database_url) as conn:
         admin = repo.create_token(conn, name="admin", role="administrator", node_id=None)
-    with TestClient(create_app(database_url)) as test_client:
+        checker = repo.create_token(conn, name="checker", role="administrator", node_id=None)
+    with BudgetClient(create_app(database_url)) as test_client:
         test_client.headers["Authorization"] = f"Bearer {admin}"
+        test_client.checker = as_token(test_client, checker)
         yield test_client
 
 
@@ -64,8 +73,10 @@ def issue(
 
 
 def approve(client, response, headers=None):
+    """Approve a proposal, by default as the second administrator."""
     assert response.status_code == 201, response.text
-    return client.post(f"/budget/entries/{response.json()['entry_id']}/approve", headers=headers)
+    entry_id = response.json()["entry_id"]
+    return client.post(f"/budget/entries/{entry_id}/approve", headers=headers or client.checker)
 
 
 def budget(client, node_id, headers=None, **params):
@@ -83,6 +94,9 @@ def tree(client):
     operator = client.post(
         "/budget/tokens", json={"name": "op-a", "role": "operator", "node_id": town_a}
     ).json()["token"]
+    second_operator = client.post(
+        "/budget/tokens", json={"name": "op-a2", "role": "operator", "node_id": town_a}
+    ).json()["token"]
     user = client.post(
         "/budget/tokens", json={"name": "farmer", "role": "water_user", "node_id": village}
     ).json()["token"]
@@ -94,6 +108,7 @@ def tree(client):
         "b": town_b,
         "a1": village,
         "op": as_token(client, operator),
+        "op2": as_token(client, second_operator),
         "user": as_token(client, user),
     }
 
@@ -105,8 +120,8 @@ def test_requests_without_a_valid_token_are_refused(client):
 
 
 def test_operator_issues_below_its_township_and_the_budget_is_derived(client, tree):
-    op = tree["op"]
-    assert approve(client, issue(client, tree["a1"], 250, headers=op), op).status_code == 200
+    op, op2 = tree["op"], tree["op2"]
+    assert approve(client, issue(client, tree["a1"], 250, headers=op), op2).status_code == 200
     body = budget(client, tree["a1"], op, as_of="2024-06-01T00:00:00+08:00").json()
     assert body["total_m3"] == "250.000"
     assert body["by_source"] == {"groundwater": "250.000"}
@@ -115,7 +130,7 @@ def test_operator_issues_below_its_township_and_the_budget_is_derived(client, tr
     assert town["handed_to_children_m3"] == "250.000"
     # Its own node is issued from above: the operator may not approve there.
     assert (
-        approve(client, issue(client, tree["a"], 1, kind="supplement", headers=op), op).status_code
+        approve(client, issue(client, tree["a"], 1, kind="supplement", headers=op), op2).status_code
         == 403
     )
 
@@ -164,6 +179,42 @@ def test_users_never_see_or_change_other_nodes(client, tree):
     )
 
 
+def test_four_eyes_a_proposer_never_approves_its_own_entry_or_trade(client, tree):
+    op, op2 = tree["op"], tree["op2"]
+    proposal = issue(client, tree["a1"], 100, headers=op)
+    own = approve(client, proposal, op)
+    assert own.status_code == 403
+    assert own.json()["detail"]["rule"] == "four_eyes_approval"
+    assert "op-a" in own.json()["detail"]["message"]
+    assert budget(client, tree["a1"], op).json()["total_m3"] == "0"
+    entry = client.get("/budget/entries", params={"node_id": tree["a1"]}, headers=op).json()
+    assert [e["status"] for e in entry] == ["proposed"]
+    # Administrators are held to it too; a second person approves.
+    assert approve(client, issue(client, tree["b"], 10), client.headers).status_code == 403
+    done = client.post(f"/budget/entries/{proposal.json()['entry_id']}/approve", headers=op2)
+    assert done.status_code == 200, done.text
+    assert done.json()["decided_by"] == "op-a2"
+    # Withdrawing one's own proposal is not an approval: allowed.
+    withdrawn = issue(client, tree["a1"], 5, kind="supplement", headers=op)
+    rejected = client.post(f"/budget/entries/{withdrawn.json()['entry_id']}/reject", headers=op)
+    assert rejected.json()["status"] == "rejected"
+    village_b = node(client, "b1", "unit", tree["b"])
+    trade = {
+        "seller_id": tree["a1"],
+        "buyer_id": village_b,
+        "year": 2024,
+        "source": "groundwater",
+        "sector": "agriculture.irrigation",
+        "volume_m3": "10",
+        "valid_from": "2024-05-01T00:00:00+08:00",
+        "reason": "节余水量交易",
+    }
+    trade_id = client.post("/budget/trades", json=trade).json()["trade_id"]
+    refused = client.post(f"/budget/trades/{trade_id}/approve")
+    assert refused.status_code == 403
+    assert refused.json()["detail"]["rule"] == "four_eyes_approval"
+
+
 def test_history_is_reproducible_and_the_ledger_is_append_only(client, tree, database_url):
     cut = issue(client, tree["a"], 100, kind="cut", valid_from="2024-07-01T00:00:00+08:00")
     assert approve(client, cut).status_code == 200
@@ -198,14 +249,14 @@ def test_trade_between_townships_moves_volume_through_the_district(client, tree)
         "reason": "节余水量交易",
     }
     trade_id = client.post("/budget/trades", json=body).json()["trade_id"]
-    legs = client.post(f"/budget/trades/{trade_id}/approve")
+    legs = client.post(f"/budget/trades/{trade_id}/approve", headers=client.checker)
     assert legs.status_code == 200, legs.text
     assert len(legs.json()["entry_ids"]) == 4
     assert budget(client, tree["a"]).json()["total_m3"] == "550.000"
     assert budget(client, village_b).json()["total_m3"] == "50.000"
     greedy = {**body, "volume_m3": "151"}
     trade_id = client.post("/budget/trades", json=greedy).json()["trade_id"]
-    refused = client.post(f"/budget/trades/{trade_id}/approve")
+    refused = client.post(f"/budget/trades/{trade_id}/approve", headers=client.checker)
     assert refused.status_code == 409
     assert refused.json()["detail"]["violations"][0]["rule"] == "trade_within_surplus"
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from budget import repository as repo
 from budget import schemas as s
 from budget import service
-from budget.api.deps import Access, AccessDep, ConnDep, now, rule_error
+from budget.api.deps import Access, AccessDep, ConnDep, four_eyes_error, now, rule_error
 from budget.api.views import entry_out
 from budget.ledger import EntryKind
 from budget.year_ledger import RuleError
@@ -74,6 +74,8 @@ def _decide_entry(entry_id: int, conn: repo.Conn, access: Access, approve: bool)
             raise service.StateError(f"entry {entry_id} is already {stored.status}")
     except RuleError as error:
         raise rule_error(error) from error
+    except service.FourEyesError as error:
+        raise four_eyes_error(error) from error
     except service.StateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     after = repo.entry(conn, entry_id=entry_id)
@@ -84,7 +86,10 @@ def _decide_entry(entry_id: int, conn: repo.Conn, access: Access, approve: bool)
 @router.post(
     "/entries/{entry_id}/approve",
     response_model=s.EntryOut,
-    summary="Approve a proposal; 409 names every rule it would break",
+    summary=(
+        "Approve a proposal; 403 four_eyes_approval when the caller proposed it, "
+        "409 names every rule it would break"
+    ),
 )
 def approve_entry(entry_id: int, conn: ConnDep, access: AccessDep) -> s.EntryOut:
     return _decide_entry(entry_id, conn, access, approve=True)
@@ -125,6 +130,8 @@ def approve_trade(trade_id: int, conn: ConnDep, access: AccessDep) -> dict[str, 
         ids = service.approve_trade(conn, trade_id=trade_id, by=access.principal.name, now=now())
     except RuleError as error:
         raise rule_error(error) from error
+    except service.FourEyesError as error:
+        raise four_eyes_error(error) from error
     except service.StateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     return {"entry_ids": ids}
