@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from budget.kinds import Sector, Source
+from budget.kinds import Cell, Sector, Source
 from budget.units import ZERO, m3
 
 BALANCE_TOLERANCE = Decimal("0.05")
@@ -147,6 +147,63 @@ class ExpenditureItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtectedVolumes:
+    """宁夏 7.1.2 e) rigid needs recorded for a node (m³): parts of a sector a cut keeps.
+
+    城乡居民生活用水 needs no record: residential sectors are protected whole.
+    """
+
+    grain_irrigation_m3: Decimal = ZERO  # 粮食作物灌溉用水, within agriculture.irrigation
+    basic_ecological_flow_m3: Decimal = ZERO  # 基本生态流量用水, within ecology.river_lake
+
+    def of_sector(self, sector: Sector) -> Decimal:
+        if sector is Sector.IRRIGATION:
+            return self.grain_irrigation_m3
+        if sector is Sector.RIVER_LAKE:
+            return self.basic_ecological_flow_m3
+        return ZERO
+
+    def __add__(self, other: ProtectedVolumes) -> ProtectedVolumes:
+        return ProtectedVolumes(
+            self.grain_irrigation_m3 + other.grain_irrigation_m3,
+            self.basic_ecological_flow_m3 + other.basic_ecological_flow_m3,
+        )
+
+
+_PROTECTED_REASONS = {
+    Sector.IRRIGATION: "7.1.2 e) protected: 粮食作物灌溉用水",
+    Sector.RIVER_LAKE: "7.1.2 e) protected: 基本生态流量用水",
+}
+
+
+def expenditure_items(
+    name: str, cells: Mapping[Cell, Decimal], protected: ProtectedVolumes = ProtectedVolumes()
+) -> list[ExpenditureItem]:
+    """One node's budget lines as cut-list items, its protected volumes attached.
+
+    A protected volume belongs to a sector, the lines to (source, sector) cells:
+    it is spread over the sector's sources pro rata to their volumes (the
+    largest line takes the rounding), and never more than the sector holds.
+    """
+    lines = sorted((cell, v) for cell, v in cells.items() if v > ZERO)
+    shares: dict[Cell, Decimal] = {}
+    for sector in _PROTECTED_REASONS:
+        in_sector = [(cell, v) for cell, v in lines if cell[1] is sector]
+        sector_total = sum((v for _, v in in_sector), ZERO)
+        keep = min(protected.of_sector(sector), sector_total)
+        if keep <= ZERO:
+            continue
+        parts = [m3(v * keep / sector_total) for _, v in in_sector]
+        largest = max(range(len(parts)), key=lambda k: in_sector[k][1])
+        parts[largest] += keep - sum(parts, ZERO)
+        shares.update((cell, part) for (cell, _), part in zip(in_sector, parts, strict=True))
+    return [
+        ExpenditureItem(name, source, sector, v, shares.get((source, sector), ZERO))
+        for (source, sector), v in lines
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class CutLine:
     item: ExpenditureItem
     priority: CutPriority
@@ -159,6 +216,7 @@ class CutProposal:
     cuts: tuple[CutLine, ...]
     remaining_shortfall_m3: Decimal
     untouched: tuple[tuple[ExpenditureItem, str], ...]  # item and why 7.1.2 leaves it alone
+    protected: tuple[tuple[ExpenditureItem, str], ...] = ()  # items whose protected part is kept
 
 
 def propose_cuts(
@@ -203,4 +261,9 @@ def propose_cuts(
         amounts[largest] += take - sum(amounts, ZERO)
         cuts += [CutLine(i, priority, a) for i, a in zip(step, amounts, strict=True) if a]
         remaining -= take
-    return CutProposal(max(ZERO, shortfall_m3), tuple(cuts), remaining, untouched)
+    protected = tuple(
+        (item, _PROTECTED_REASONS[item.sector])
+        for item in items
+        if item.protected_m3 > ZERO and item.sector in _PROTECTED_REASONS
+    )
+    return CutProposal(max(ZERO, shortfall_m3), tuple(cuts), remaining, untouched, protected)

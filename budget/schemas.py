@@ -132,6 +132,17 @@ class CutOut(BaseModel):
     cut_m3: Volume
 
 
+class KeptOut(BaseModel):
+    """A line the cut list keeps whole or in part, and the 7.1.2 reason."""
+
+    item: str
+    source: Source
+    sector: Sector
+    volume_m3: Volume
+    protected_m3: Volume
+    reason: str
+
+
 class AccountingOut(BaseModel):
     revenue_m3: Volume
     expenditure_m3: Volume
@@ -139,6 +150,33 @@ class AccountingOut(BaseModel):
     findings: list[FindingOut]
     cuts: list[CutOut] | None
     remaining_shortfall_m3: Volume | None
+    kept: list[KeptOut] | None = Field(
+        default=None, description="lines the cut list leaves alone (7.1.2 e) or does not name"
+    )
+
+
+class ProtectedIn(Strict):
+    """宁夏 7.1.2 e) rigid needs of a node for a budget year, in m³."""
+
+    year: int = Field(ge=2000, le=2100)
+    grain_irrigation_m3: Volume = Field(
+        ge=0, max_digits=16, decimal_places=3, description="粮食作物灌溉用水 (within irrigation)"
+    )
+    basic_ecological_flow_m3: Volume = Field(
+        ge=0, max_digits=16, decimal_places=3, description="基本生态流量用水 (within river-lake)"
+    )
+    reference: str = ""
+
+
+class ProtectedOut(BaseModel):
+    node_id: int
+    year: int
+    grain_irrigation_m3: Volume
+    basic_ecological_flow_m3: Volume
+    reference: str
+    recorded: bool = Field(description="false: nothing recorded for the node itself (zeros)")
+    recorded_by: str | None
+    recorded_at: datetime | None
 
 
 class ImportIn(Strict):

@@ -11,19 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from budget import repository as repo
-from budget.accounting import (
-    BalanceResult,
-    CutProposal,
-    ExpenditureItem,
-    Finding,
-    check_balance,
-    check_sector_equals_source,
-    propose_cuts,
-)
 from budget.hierarchy import Hierarchy, Node
 from budget.import_plan import ImportPlan
 from budget.kinds import Sector, Source
-from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations, by_sector, by_source
+from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations
 from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.rules import ControlFigure, counted_total
 from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
@@ -179,40 +170,6 @@ def effective_budget(
         counted_total(cells, factor),
         factor,
         profile.time_progress(year, as_of),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class AccountingView:
-    balance: BalanceResult
-    consistency: list[Finding]
-    cuts: CutProposal | None
-
-
-def accounting(
-    conn: repo.Conn, *, node_id: int, year: int, as_of: datetime, hierarchy: Hierarchy
-) -> AccountingView:
-    """宁夏 7.1/6.5.3 for one node: its budget by source is the revenue, what it
-    hands to its children (or its own cells, for a leaf) by sector the expenditure."""
-    book = load_year(conn, year=year, hierarchy=hierarchy)
-    revenue = by_source(book.allocation(node_id, as_of))
-    kids = hierarchy.children[node_id]
-    lines = [(c, book.allocation(c, as_of)) for c in kids] or [
-        (node_id, book.allocation(node_id, as_of))
-    ]
-    spent = add_allocations(cells for _, cells in lines)
-    balance = check_balance(revenue, by_sector(spent))
-    cuts = None
-    if balance.revenue_m3 < balance.expenditure_m3:
-        items = [
-            ExpenditureItem(hierarchy.nodes[n].code, s, sec, v)
-            for n, cells in lines
-            for (s, sec), v in sorted(cells.items())
-            if v > 0
-        ]
-        cuts = propose_cuts(items, balance.expenditure_m3 - balance.revenue_m3)
-    return AccountingView(
-        balance, check_sector_equals_source(by_sector(spent), by_source(spent)), cuts
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from budget import schemas as s
+from budget.accounting_service import AccountingView
 from budget.import_plan import Discrepancy
 from budget.ledger import by_sector, by_source, total
 from budget.repository import StoredEntry
-from budget.service import AccountingView, BudgetView
+from budget.service import BudgetView
 from budget.year_ledger import RuleError
 
 
@@ -70,6 +71,7 @@ def budget_out(view: BudgetView, known_at: datetime | None) -> s.BudgetOut:
 
 def accounting_out(view: AccountingView) -> s.AccountingOut:
     b = view.balance
+    whole = {item for item, _ in view.cuts.untouched} if view.cuts else set()
     findings = [*b.findings, *view.consistency]
     return s.AccountingOut(
         revenue_m3=b.revenue_m3,
@@ -91,6 +93,19 @@ def accounting_out(view: AccountingView) -> s.AccountingOut:
             for c in view.cuts.cuts
         ],
         remaining_shortfall_m3=None if view.cuts is None else view.cuts.remaining_shortfall_m3,
+        kept=None
+        if view.cuts is None
+        else [
+            s.KeptOut(
+                item=item.name,
+                source=item.source,
+                sector=item.sector,
+                volume_m3=item.volume_m3,
+                protected_m3=item.volume_m3 if item in whole else item.protected_m3,
+                reason=reason,
+            )
+            for item, reason in (*view.cuts.untouched, *view.cuts.protected)
+        ],
     )
 
 

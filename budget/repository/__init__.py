@@ -1,8 +1,8 @@
 """PostgreSQL adapter of the budget module: the only place with SQL (psycopg 3).
 
 One module per resource — ``nodes`` (hierarchy, contacts, attachments, plan
-profiles, protected volumes), ``policy`` (the year's factor, permits, control
-figures), ``ledger`` (entries and imports), ``trades`` (trades and counted
+profiles), ``policy`` (the year's factor, permits, control figures, protected
+volumes), ``ledger`` (entries and imports), ``trades`` (trades and counted
 use), ``tokens`` (API tokens). Functions are keyword-only and take the
 connection; the caller owns the transaction (``budget.service`` wraps each
 request in one). This package re-exports them, so ``repo.create_node`` and
@@ -28,7 +28,15 @@ from budget.repository.nodes import (
     plan_profile,
     set_plan_profile,
 )
-from budget.repository.policy import add_permit, load_policy, set_control_figure, set_year
+from budget.repository.policy import (
+    add_permit,
+    load_policy,
+    protected_record,
+    protected_volumes,
+    set_control_figure,
+    set_protected_volumes,
+    set_year,
+)
 from budget.repository.tokens import Principal, create_token, principal
 from budget.repository.trades import SITE_SOURCES, decide_trade, insert_trade, trade, used_m3
 
@@ -54,9 +62,12 @@ __all__ = [
     "lock_year",
     "plan_profile",
     "principal",
+    "protected_record",
+    "protected_volumes",
     "record_import",
     "set_control_figure",
     "set_plan_profile",
+    "set_protected_volumes",
     "set_year",
     "trade",
     "used_m3",

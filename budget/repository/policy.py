@@ -1,9 +1,14 @@
-"""SQL for a budget year's policy: the non-conventional factor, permits, control figures."""
+"""SQL for a budget year's policy: the non-conventional factor, permits, control figures,
+and the protected volumes a cut list keeps."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from psycopg.rows import dict_row
+
+from budget.accounting import ProtectedVolumes
 from budget.kinds import Source
 from budget.repository.connection import Conn
 from budget.rules import BudgetPolicy, ControlFigure, Permit
@@ -59,4 +64,53 @@ def set_control_figure(conn: Conn, *, figure: ControlFigure, reference: str) -> 
         "VALUES (%s, %s, %s, %s) ON CONFLICT (node_id, year) DO UPDATE SET "
         "volume_m3 = EXCLUDED.volume_m3, reference = EXCLUDED.reference",
         (figure.node_id, figure.year, figure.volume_m3, reference),
+    )
+
+
+def protected_volumes(conn: Conn, *, year: int) -> dict[int, ProtectedVolumes]:
+    """Every node's recorded protected volumes of ``year`` (宁夏 7.1.2 e)."""
+    return {
+        node_id: ProtectedVolumes(grain, ecological)
+        for node_id, grain, ecological in conn.execute(
+            "SELECT node_id, grain_irrigation_m3, basic_ecological_flow_m3 "
+            "FROM budget_protected_volumes WHERE year = %s",
+            (year,),
+        )
+    }
+
+
+def protected_record(conn: Conn, *, node_id: int, year: int) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT node_id, year, grain_irrigation_m3, basic_ecological_flow_m3, reference, "
+            "recorded_by, recorded_at FROM budget_protected_volumes "
+            "WHERE node_id = %s AND year = %s",
+            (node_id, year),
+        ).fetchone()
+
+
+def set_protected_volumes(
+    conn: Conn,
+    *,
+    node_id: int,
+    year: int,
+    volumes: ProtectedVolumes,
+    reference: str,
+    by: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO budget_protected_volumes (node_id, year, grain_irrigation_m3, "
+        "basic_ecological_flow_m3, reference, recorded_by) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (node_id, year) DO UPDATE SET "
+        "grain_irrigation_m3 = EXCLUDED.grain_irrigation_m3, "
+        "basic_ecological_flow_m3 = EXCLUDED.basic_ecological_flow_m3, "
+        "reference = EXCLUDED.reference, recorded_by = EXCLUDED.recorded_by, recorded_at = now()",
+        (
+            node_id,
+            year,
+            volumes.grain_irrigation_m3,
+            volumes.basic_ecological_flow_m3,
+            reference,
+            by,
+        ),
     )

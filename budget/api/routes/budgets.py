@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from budget import accounting_service, service
 from budget import schemas as s
-from budget import service
 from budget.api.deps import AccessDep, ConnDep, aware, now
 from budget.api.views import accounting_out, budget_out
 
@@ -55,13 +56,23 @@ def get_accounting(
     access: AccessDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
     as_of: datetime | None = None,
+    inflow_factor: Annotated[
+        Decimal,
+        Query(
+            gt=0,
+            le=2,
+            description="what-if of 宁夏 7.4.3 a): scale the revenue (e.g. 0.85 = inflow 15 % "
+            "below forecast); default 1",
+        ),
+    ] = Decimal(1),
 ) -> s.AccountingOut:
     access.read(node_id)
-    view = service.accounting(
+    view = accounting_service.accounting(
         conn,
         node_id=node_id,
         year=year,
         as_of=aware(as_of, "as_of") or now(),
         hierarchy=access.hierarchy,
+        inflow_factor=inflow_factor,
     )
     return accounting_out(view)

@@ -1,14 +1,19 @@
-"""Nodes of the hierarchy: create, read, attach registry things, set the plan profile."""
+"""Nodes of the hierarchy: create, read, attach registry things, set the plan profile
+and the protected volumes of a budget year."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 
 from budget import repository as repo
 from budget import schemas as s
+from budget.accounting import ProtectedVolumes
 from budget.api.deps import AccessDep, ConnDep
 from budget.hierarchy import AttachmentKind, Contact, Node
 from budget.plan_profile import PlanProfile, ProfileError
+from budget.units import ZERO
 
 router = APIRouter()
 
@@ -87,3 +92,51 @@ def set_profile(node_id: int, body: s.ProfileIn, conn: ConnDep, access: AccessDe
     except ProfileError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"weights: {exc}") from exc
     repo.set_plan_profile(conn, node_id=node_id, weights=body.weights)
+
+
+@router.get(
+    "/nodes/{node_id}/protected-volumes",
+    response_model=s.ProtectedOut,
+    summary="Protected grain-irrigation and basic-ecological-flow volumes (宁夏 7.1.2 e)",
+)
+def get_protected(
+    node_id: int, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
+) -> s.ProtectedOut:
+    access.read(node_id)
+    return _protected_out(conn, node_id, year)
+
+
+@router.put(
+    "/nodes/{node_id}/protected-volumes",
+    response_model=s.ProtectedOut,
+    summary="Record the volumes the accounting cut list never cuts (宁夏 7.1.2 e)",
+)
+def set_protected(
+    node_id: int, body: s.ProtectedIn, conn: ConnDep, access: AccessDep
+) -> s.ProtectedOut:
+    access.write(node_id)
+    repo.set_protected_volumes(
+        conn,
+        node_id=node_id,
+        year=body.year,
+        volumes=ProtectedVolumes(body.grain_irrigation_m3, body.basic_ecological_flow_m3),
+        reference=body.reference,
+        by=access.principal.name,
+    )
+    return _protected_out(conn, node_id, body.year)
+
+
+def _protected_out(conn: repo.Conn, node_id: int, year: int) -> s.ProtectedOut:
+    row = repo.protected_record(conn, node_id=node_id, year=year)
+    if row is None:
+        return s.ProtectedOut(
+            node_id=node_id,
+            year=year,
+            grain_irrigation_m3=ZERO,
+            basic_ecological_flow_m3=ZERO,
+            reference="",
+            recorded=False,
+            recorded_by=None,
+            recorded_at=None,
+        )
+    return s.ProtectedOut(**row, recorded=True)
