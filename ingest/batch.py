@@ -16,6 +16,7 @@ from ingest.contract import (
     DeviceStatus,
     PayloadError,
     RegisterReading,
+    Topic,
     parse_message,
     parse_topic,
 )
@@ -67,22 +68,32 @@ class IngestBatch:
         return len(self.registers) + len(self.sessions) + len(self.statuses)
 
 
+def _resolve(topic_name: str, registry: Registry, prefix: str,
+             default_zone: ZoneInfo) -> tuple[Topic, ZoneInfo] | DeadLetter:
+    try:
+        topic = parse_topic(topic_name, prefix)
+    except PayloadError as exc:
+        return DeadLetter(topic_name, b"", exc.reason, exc.detail)
+    if not registry.knows_device(topic.device_id):
+        return DeadLetter(topic_name, b"", "unknown_device",
+                          f"device {topic.device_id!r} is not in the registry")
+    return topic, registry.zone_for(topic.device_id, default_zone)
+
+
 def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, prefix: str,
                 default_zone: ZoneInfo, now: datetime, max_future: timedelta) -> IngestBatch:
     batch = IngestBatch()
+    topics: dict[str, tuple[Topic, ZoneInfo] | DeadLetter] = {}  # devices repeat in a batch
     for message in messages:
-        try:
-            topic = parse_topic(message.topic, prefix)
-        except PayloadError as exc:
-            batch.dead_letters.append(
-                DeadLetter(message.topic, message.payload, exc.reason, exc.detail))
+        known = topics.get(message.topic)
+        if known is None:
+            known = topics[message.topic] = _resolve(message.topic, registry, prefix,
+                                                      default_zone)
+        if isinstance(known, DeadLetter):
+            batch.dead_letters.append(DeadLetter(message.topic, message.payload, known.reason,
+                                                 known.detail))
             continue
-        if not registry.knows_device(topic.device_id):
-            batch.dead_letters.append(DeadLetter(
-                message.topic, message.payload, "unknown_device",
-                f"device {topic.device_id!r} is not in the registry"))
-            continue
-        zone = registry.zone_for(topic.device_id, default_zone)
+        topic, zone = known
         parsed = parse_message(topic, message.payload, tz=zone, now=now, max_future=max_future)
         for rejection, raw in parsed.rejections:
             batch.dead_letters.append(DeadLetter(message.topic, raw, rejection.reason,

@@ -35,11 +35,11 @@ CONNECT_TIMEOUT_S = 15.0
 
 
 class MqttSource:
-    def __init__(self, url: str, *, client_id: str, topic: str, share_group: str = "",
+    def __init__(self, url: str, *, client_id: str, topics: Sequence[str], share_group: str = "",
                  protocol: str = "5", receive_maximum: int = 20_000) -> None:
         address = parse_broker_url(url)
         self._v5 = protocol == "5"
-        self._topic = f"$share/{share_group}/{topic}" if share_group else topic
+        self._topics = [f"$share/{share_group}/{t}" if share_group else t for t in topics]
         self._queue: queue.SimpleQueue[ReceivedMessage] = queue.SimpleQueue()
         self._session = 0
         self._connected = threading.Event()
@@ -70,15 +70,15 @@ class MqttSource:
             log.error("broker refused the connection: %s", reason)
             return
         self._session += 1
-        client.subscribe(self._topic, qos=1)
+        client.subscribe([(topic, 1) for topic in self._topics])
         self._connected.set()
         log.info("connected to the broker (session %d), subscribed to %s", self._session,
-                 self._topic)
+                 ", ".join(self._topics))
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any,
                       _props: Any) -> None:
         if any(code.is_failure for code in reasons):
-            log.error("the broker refused the subscription to %s: %s", self._topic, reasons)
+            log.error("the broker refused the subscription to %s: %s", self._topics, reasons)
             return
         self._subscribed.set()
 

@@ -41,13 +41,9 @@ class WriteResult:
     dead_letters: int = 0
 
 
-def _prepare(conn: Conn) -> None:
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS staging_readings (meter_id text, ts timestamptz, "
-        "value double precision, flow_m3h double precision) ON COMMIT DELETE ROWS")
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS staging_consumption "
-        "(LIKE consumption INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+READING_TYPES = ("text", "timestamptz", "float8", "float8")
+CONSUMPTION_TYPES = ("text", "timestamptz", "timestamptz", "text", "text", "text", "text",
+                     "float8", "float8", "float8", "float8", "text")
 
 
 def lock_meters(conn: Conn, meter_ids: Iterable[str]) -> None:
@@ -61,17 +57,24 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
     """Write one batch in one transaction; the caller acknowledges after it returns."""
     result = WriteResult()
     with conn.transaction():
-        _prepare(conn)
         lock_meters(conn, [r.meter.meter_id for r in batch.registers]
                     + [s.meter.meter_id for s in batch.sessions])
         rows: list[ConsumptionRow] = []
         conflicts: list[DeadLetter] = []
+        new: dict[str, set[datetime]] = {}
         if batch.registers:
             new = _insert_readings(conn, batch.registers, conflicts, result)
             rows += _recompute_around(conn, new, registry)
+        # An interval ending at a reading that was just inserted cannot exist yet (consumption
+        # rows only end at stored readings), nor can a new card session's: those go straight
+        # in by COPY; intervals revised around them are upserted.
+        fresh = [r for r in rows if r.ts_end in new.get(r.meter_id, ())]
+        revised = [r for r in rows if r.ts_end not in new.get(r.meter_id, ())]
         if batch.sessions:
-            rows += _insert_sessions(conn, batch, registry, result)
-        upsert_consumption(conn, rows)
+            fresh += _insert_sessions(conn, batch, registry, result)
+        _copy(conn, "consumption (" + ", ".join(CONSUMPTION_COLUMNS) + ")", CONSUMPTION_TYPES,
+              [_consumption_tuple(r) for r in fresh])
+        upsert_consumption(conn, revised)
         result.consumption_rows = len(rows)
         if batch.statuses:
             cur = conn.execute(
@@ -85,38 +88,74 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
     return result
 
 
+def _copy(conn: Conn, target: str, types: Sequence[str],
+          rows: Sequence[Sequence[object]]) -> None:
+    if not rows:
+        return
+    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(types))
+        for row in rows:
+            copy.write_row(row)
+
+
 def _insert_readings(conn: Conn, readings: Sequence[MeterReading], conflicts: list[DeadLetter],
-                     result: WriteResult) -> dict[str, list[datetime]]:
-    with conn.cursor() as cur:
-        with cur.copy("COPY staging_readings (meter_id, ts, value, flow_m3h) FROM STDIN") as copy:
-            for r in readings:
-                copy.write_row((r.meter.meter_id, r.ts, r.value, r.flow_m3h))
-        cur.execute("INSERT INTO register_readings (meter_id, ts, value, flow_m3h) "
-                    "SELECT meter_id, ts, value, flow_m3h FROM staging_readings "
-                    "ON CONFLICT DO NOTHING RETURNING meter_id, ts")
-        inserted = cur.fetchall()
-    new: dict[str, list[datetime]] = defaultdict(list)
+                     result: WriteResult) -> dict[str, set[datetime]]:
+    """Insert new readings; returns the times actually inserted, by meter.
+
+    Optimistic: one COPY straight into the table, in a savepoint. Only when a
+    reading is already stored (a redelivery, a replay) does the batch go the
+    slower way, through a staging table and ON CONFLICT DO NOTHING.
+    """
+    unique: dict[tuple[str, datetime], MeterReading] = {}
+    for r in readings:
+        first = unique.setdefault((r.meter.meter_id, r.ts), r)
+        if first is not r and first.value != r.value:
+            conflicts.append(_conflict(r.meter.meter_id, r.ts, r.value, first.value))
+    rows = [(r.meter.meter_id, r.ts, r.value, r.flow_m3h) for r in unique.values()]
+    try:
+        with conn.transaction():
+            _copy(conn, "register_readings (meter_id, ts, value, flow_m3h)", READING_TYPES, rows)
+        inserted = [(meter_id, ts) for meter_id, ts, _, _ in rows]
+    except psycopg.errors.UniqueViolation:
+        inserted = _insert_readings_carefully(conn, rows, conflicts)
+    new: dict[str, set[datetime]] = defaultdict(set)
     for meter_id, ts in inserted:
-        new[str(meter_id)].append(ts)
+        new[meter_id].add(ts)
     result.readings_new = len(inserted)
     result.readings_duplicate = len(readings) - len(inserted)
-    if result.readings_duplicate:
-        conflicts += _conflicting_duplicates(conn)
     return new
 
 
-def _conflicting_duplicates(conn: Conn) -> list[DeadLetter]:
-    """Same meter and time as a stored reading, another value: kept out, and said so."""
-    found = conn.execute(
-        "SELECT DISTINCT s.meter_id, s.ts, s.value, r.value FROM staging_readings s "
-        "JOIN register_readings r USING (meter_id, ts) WHERE r.value <> s.value").fetchall()
-    return [DeadLetter(f"meter/{meter_id}", f'{{"ts": "{ts}", "value": {value}}}'.encode(),
-                       "conflicting_duplicate",
-                       f"meter {meter_id} already has {stored} at {ts}; kept the stored value")
-            for meter_id, ts, value, stored in found]
+ReadingRow = tuple[str, datetime, float, float | None]
 
 
-def _fetch_context(conn: Conn, new: dict[str, list[datetime]]) -> dict[str, list[Point]]:
+def _insert_readings_carefully(conn: Conn, rows: Sequence[ReadingRow],
+                               conflicts: list[DeadLetter]) -> list[tuple[str, datetime]]:
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging_readings (meter_id text, "
+                 "ts timestamptz, value double precision, flow_m3h double precision) "
+                 "ON COMMIT DELETE ROWS")
+    _copy(conn, "staging_readings (meter_id, ts, value, flow_m3h)", READING_TYPES, rows)
+    inserted = conn.execute(
+        "INSERT INTO register_readings (meter_id, ts, value, flow_m3h) "
+        "SELECT meter_id, ts, value, flow_m3h FROM staging_readings "
+        "ON CONFLICT DO NOTHING RETURNING meter_id, ts").fetchall()
+    # Same meter and time as a stored reading, another value: kept out, and said so.
+    for meter_id, ts, value, stored in conn.execute(
+            "SELECT s.meter_id, s.ts, s.value, r.value FROM staging_readings s "
+            "JOIN register_readings r USING (meter_id, ts) WHERE r.value <> s.value"):
+        conflicts.append(_conflict(meter_id, ts, value, stored))
+    conn.execute("TRUNCATE staging_readings")
+    return [(str(m), ts) for m, ts in inserted]
+
+
+def _conflict(meter_id: str, ts: datetime, value: float, stored: float) -> DeadLetter:
+    payload = f'{{"ts": "{ts.isoformat()}", "value": {value}}}'.encode()
+    return DeadLetter(f"meter/{meter_id}", payload, "conflicting_duplicate",
+                      f"meter {meter_id} already has {stored} at {ts.isoformat()}; "
+                      f"kept the stored value")
+
+
+def _fetch_context(conn: Conn, new: dict[str, set[datetime]]) -> dict[str, list[Point]]:
     meters = list(new)
     k = context_size()
     found = conn.execute(
@@ -137,7 +176,7 @@ def _fetch_context(conn: Conn, new: dict[str, list[datetime]]) -> dict[str, list
     return points
 
 
-def _recompute_around(conn: Conn, new: dict[str, list[datetime]],
+def _recompute_around(conn: Conn, new: dict[str, set[datetime]],
                       registry: Registry) -> list[ConsumptionRow]:
     if not new:
         return []
@@ -145,7 +184,7 @@ def _recompute_around(conn: Conn, new: dict[str, list[datetime]],
     for meter_id, points in _fetch_context(conn, new).items():
         meter = registry.meters[meter_id]
         coefficients = registry.coefficients.get(meter.site_id, [])
-        for interval in recompute(points, new[meter_id], registry.register_spec(meter)):
+        for interval in recompute(points, sorted(new[meter_id]), registry.register_spec(meter)):
             rows.append(register_row(meter, interval, coefficients))
     return rows
 
@@ -179,20 +218,23 @@ def _session_consumption(meter: Meter, session: CardSession,
                        registry.coefficients.get(meter.site_id, []), site.rated_m3h)
 
 
+def _consumption_tuple(row: ConsumptionRow) -> tuple[object, ...]:
+    return (row.meter_id, row.ts_end, row.ts_start, row.site_id, row.method, row.status,
+            row.quality, row.register_delta, row.kwh, row.coefficient, row.volume_m3,
+            row.session_id)
+
+
 def upsert_consumption(conn: Conn, rows: Sequence[ConsumptionRow]) -> None:
+    """Insert or revise consumption rows (recomputed intervals, restatements)."""
     if not rows:
         return
     columns = ", ".join(CONSUMPTION_COLUMNS)
-    with conn.cursor() as cur:
-        with cur.copy(f"COPY staging_consumption ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((row.meter_id, row.ts_end, row.ts_start, row.site_id, row.method,
-                                row.status, row.quality, row.register_delta, row.kwh,
-                                row.coefficient, row.volume_m3, row.session_id))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CONSUMPTION_COLUMNS[2:])
-        cur.execute(f"INSERT INTO consumption ({columns}) SELECT {columns} "
-                    f"FROM staging_consumption ON CONFLICT (meter_id, ts_end, session_id) "
-                    f"DO UPDATE SET {updates}, derived_at = now()")
+    arrays = [list(column) for column in zip(*map(_consumption_tuple, rows), strict=True)]
+    casts = ", ".join(f"%s::{t}[]" for t in CONSUMPTION_TYPES)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CONSUMPTION_COLUMNS[2:])
+    conn.execute(f"INSERT INTO consumption ({columns}) SELECT * FROM unnest({casts}) "
+                 f"ON CONFLICT (meter_id, ts_end, session_id) DO UPDATE SET {updates}, "
+                 f"derived_at = now()", arrays)
 
 
 def insert_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
@@ -226,6 +268,5 @@ def rederive_meter(conn: Conn, registry: Registry, meter: Meter, since: datetime
     coefficients = registry.coefficients.get(meter.site_id, [])
     rows = [register_row(meter, iv, coefficients)
             for iv in derive_intervals(points, registry.register_spec(meter)) if iv.ts_end >= since]
-    _prepare(conn)
     upsert_consumption(conn, rows)
     return len(rows)

@@ -79,6 +79,7 @@ class Registry:
     coefficient_records: dict[tuple[str, datetime], Coefficient] = field(default_factory=dict)
     _by_device: dict[tuple[str, str], list[Meter]] = field(default_factory=dict)
     _zones: dict[str, str] = field(default_factory=dict)  # device -> site time zone
+    _installed: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sites: Iterable[Site], meters: Iterable[Meter],
@@ -89,8 +90,9 @@ class Registry:
             registry._by_device.setdefault((meter.device_id, meter.channel), []).append(meter)
             site = registry.sites.get(meter.site_id)
             registry._zones[meter.device_id] = site.timezone if site else "Asia/Shanghai"
-        for installs in registry._by_device.values():
+        for key, installs in registry._by_device.items():
             installs.sort(key=lambda m: m.installed_at)
+            registry._installed[key] = [m.installed_at for m in installs]
         for coef in sorted(coefficients, key=lambda c: c.valid_from):
             registry.coefficient_records[(coef.site_id, coef.valid_from)] = coef
             registry.coefficients.setdefault(coef.site_id, []).append(
@@ -109,7 +111,7 @@ class Registry:
         installs = self._by_device.get((device_id, channel))
         if not installs:
             return None
-        index = bisect.bisect_right([m.installed_at for m in installs], ts) - 1
+        index = bisect.bisect_right(self._installed[(device_id, channel)], ts) - 1
         if index >= 0 and installs[index].active_at(ts):
             return installs[index]
         return None

@@ -6,6 +6,7 @@ import logging
 import threading
 from datetime import timedelta
 
+from ingest.contract import CHANNELS
 from ingest.ingestor import IngestConfig, Ingestor
 from ingest.mqtt_source import MqttSource
 from waterbudget.settings import Settings
@@ -13,13 +14,14 @@ from waterbudget.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def subscription_topic(settings: Settings) -> str:
-    return f"{settings.topic_prefix.rstrip('/')}/+/+"
+def subscription_topics(settings: Settings) -> list[str]:
+    """The four data channels only: command topics under the same prefix are not ours."""
+    return [f"{settings.topic_prefix.rstrip('/')}/+/{channel}" for channel in CHANNELS]
 
 
 def build_ingestor(settings: Settings) -> tuple[MqttSource, Ingestor]:
     source = MqttSource(settings.mqtt_url, client_id=settings.mqtt_client_id,
-                        topic=subscription_topic(settings), share_group=settings.mqtt_share_group,
+                        topics=subscription_topics(settings), share_group=settings.mqtt_share_group,
                         protocol=settings.mqtt_protocol,
                         receive_maximum=settings.mqtt_receive_maximum)
     config = IngestConfig(settings.database_url, settings.topic_prefix, settings.zone,

@@ -38,3 +38,36 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPo
 def timescaledb_enabled(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     return bool(row and row[0])
+
+
+def create_scratch_database(admin_url: str, *, timescaledb: bool, prefix: str = "wbtest") -> str:
+    """A new, migrated database on the server of ``admin_url``; returns its conninfo."""
+    import uuid
+
+    from psycopg.conninfo import make_conninfo
+
+    from store.migrate import migrate
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_conninfo(admin_url, dbname=name)
+    migrate(url, timescaledb="on" if timescaledb else "off")
+    return url
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timescaledb_installable(admin_url: str) -> bool:
+    """The extension is installed on the server and preloaded."""
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_available_extensions "
+                           "WHERE name = 'timescaledb'").fetchone()
+        preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    return bool(row and row[0]) and "timescaledb" in str(preload[0] if preload else "")

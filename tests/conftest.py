@@ -15,14 +15,11 @@ installed) and with plain tables ("plain").
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
-from store.migrate import migrate
+from store.database import create_scratch_database, drop_database, timescaledb_installable
 from waterbudget.embedded import Embedded, start_broker, start_postgres
 
 
@@ -39,26 +36,11 @@ def pg_admin_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def timescaledb_available(pg_admin_url: str) -> bool:
-    with psycopg.connect(pg_admin_url) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_available_extensions "
-                           "WHERE name = 'timescaledb'").fetchone()
-        preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
-    return bool(row and row[0]) and "timescaledb" in str(preload[0] if preload else "")
+    return timescaledb_installable(pg_admin_url)
 
 
 def create_database(admin_url: str, *, timescaledb: bool) -> str:
-    name = f"wbtest_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(admin_url, dbname=name)
-    migrate(url, timescaledb="on" if timescaledb else "off")
-    return url
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return create_scratch_database(admin_url, timescaledb=timescaledb)
 
 
 @pytest.fixture(params=["timescaledb", "plain"])

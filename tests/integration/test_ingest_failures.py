@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ingest.mqtt_source import MqttSource
 from ingest.publisher import publish
+from ingest.service import subscription_topics
 from ingest.simulator import bench_messages, bench_registry, bench_start
 from tests.integration.ingest_support import (
     load_sim_registry,
@@ -110,7 +111,8 @@ def test_killed_ingestor_loses_and_duplicates_nothing(database_url, mqtt_url, br
     prefix, client_id = unique_prefix(), f"wbtest-kill-{time.monotonic_ns()}"
     messages, total = prepare(database_url, prefix)
     # a deployed ingestor's persistent session exists before devices publish
-    session = MqttSource(mqtt_url, client_id=client_id, topic=f"{prefix}/+/+",
+    session = MqttSource(mqtt_url, client_id=client_id,
+                         topics=subscription_topics(settings_for("", mqtt_url, prefix)),
                          protocol=broker.protocol)
     session.start()
     session.stop()

@@ -115,7 +115,8 @@ def test_shuffled_arrival_gives_identical_consumption(database_url, pg_admin_url
             settings = settings_for(url, mqtt_url, prefix, ingest_batch_size=37)
             with running_ingestor(settings) as ingestor:
                 sent = publish(mqtt_url, stream).sent
-                wait_for(lambda i=ingestor, n=sent: i.stats.messages >= n, what="stream")
+                done = ingestor.stats
+                wait_for(lambda: done.messages >= sent, what="the stream")  # noqa: B023
             results.append(consumption_snapshot(url))
         assert results[0], "no consumption derived"
         assert results[0] == results[1]

@@ -41,7 +41,7 @@ class Collector:
                                   protocol=mqtt.MQTTv311)
         if address.username:
             self.client.username_pw_set(address.username, address.password)
-        self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload))
+        self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, bytes(m.payload)))
         self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/#", qos=1)
         self.client.connect(address.host, address.port)

@@ -67,5 +67,6 @@ def test_cut_share_caps_and_remaining_shortfall_is_reported():
     proposal = propose_cuts(
         items, Decimal(500), {CutPriority.C_INDUSTRY_NON_PRODUCTION: Decimal("0.1")}
     )
-    assert [(c.item.name, c.cut_m3) for c in proposal.cuts] == [("电厂", 20), ("宾馆", 100)]
+    cuts = [(c.item.name, c.cut_m3) for c in proposal.cuts]
+    assert cuts == [("电厂", Decimal(20)), ("宾馆", Decimal(100))]
     assert proposal.remaining_shortfall_m3 == 380

@@ -36,7 +36,7 @@ def test_seed_import_issues_the_source_cells_as_printed():
     assert plan.year == 2024
     assert len(plan.nodes) == 36
     power_plant = [i for i in plan.issues if i.node_code == "zhangye-power-plant"]
-    assert [(i.sector, i.volume_m3) for i in power_plant] == [(Sector.INDUSTRY, 4_801_000)]
+    assert [(i.sector, i.volume_m3) for i in power_plant] == [(Sector.INDUSTRY, Decimal(4_801_000))]
 
 
 def _texts():

@@ -91,10 +91,11 @@ def test_coefficient_at_picks_the_version_valid_at_the_time() -> None:
     assert coefficient_at(versions, T0 + 10 * HOUR) == 2.0
 
 
-def incremental(points: list[Point], batches: list[list[int]], spec: RegisterSpec) -> dict:
+def incremental(points: list[Point], batches: list[list[int]],
+                spec: RegisterSpec) -> dict[datetime, tuple[object, ...]]:
     """Insert readings batch by batch, recomputing only the affected span, like the store."""
     stored: dict[datetime, Point] = {}
-    rows: dict[datetime, tuple] = {}
+    rows: dict[datetime, tuple[object, ...]] = {}
     k = context_size()
     for batch in batches:
         new = [points[i] for i in batch]

@@ -216,7 +216,9 @@ def test_link_check_login_and_logout():
 def test_query_reply_decodes_like_self_report():
     decoded = decode(self_report(3, bcd(5900, 5) + bcd(42, 5), afn=0xB0), received_at=JUNE_9)
     assert decoded.afn == 0xB0
-    assert decoded.readings[0].value == 42
+    reading = decoded.readings[0]
+    assert isinstance(reading, RegisterReading)
+    assert reading.value == 42
 
 
 # --- time label --------------------------------------------------------------------

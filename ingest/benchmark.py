@@ -1,0 +1,179 @@
+"""Ingest benchmark: sustained readings/s from first publish to last commit, QoS 1 end to end.
+
+    python -m ingest.benchmark [--rounds 2] [--messages 60000] [--batched-messages 6000]
+
+Runs the real pieces as in production: a mosquitto with the project's queue
+settings, one ``waterbudget ingest`` process, and publishers in separate
+processes (one Python publisher tops out near 14,000 QoS-1 messages/s). The
+clock starts at the first publish and stops when the ingestor's own
+``waterbudget_ingest_messages_total`` counter (incremented after each commit)
+reaches the number published; the database is then checked row for row. Peak
+memory is the ingest process's VmHWM. Prints each round and the median.
+
+The database is a scratch database on ``WATERBUDGET_DATABASE_URL``'s server
+(default: the local PostgreSQL), with TimescaleDB where installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+from ingest.mqtt_source import MqttSource
+from ingest.publisher import partition_by_device, publish_parallel
+from ingest.registry import load_registry_file
+from ingest.registry_repository import save_registry
+from ingest.service import subscription_topics
+from ingest.simulator import bench_messages, bench_registry, bench_start, write_registry_yaml
+from store.database import create_scratch_database, drop_database, timescaledb_installable
+from waterbudget.embedded import free_port, start_mosquitto, wait_for_port
+from waterbudget.settings import Settings
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEVICES = 1_000
+PUBLISHERS = 2
+
+
+@dataclass
+class Round:
+    scenario: str
+    messages: int
+    readings: int
+    seconds: float
+    peak_rss_mib: float
+    timescaledb: bool
+
+    @property
+    def readings_per_s(self) -> float:
+        return self.readings / self.seconds
+
+    @property
+    def messages_per_s(self) -> float:
+        return self.messages / self.seconds
+
+
+def _metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _sum_metric(ports: list[int], name: str) -> float:
+    return sum(_metric(port, name) for port in ports)
+
+
+def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
+              processes: int = 1) -> Round:
+    timescale = timescaledb_installable(admin_url)
+    url = create_scratch_database(admin_url, timescaledb=timescale, prefix="wbbench")
+    broker = start_mosquitto()
+    prefix = f"bench/{uuid.uuid4().hex[:8]}"
+    run_id = uuid.uuid4().hex[:8]
+    group = f"bench{run_id}" if processes > 1 else ""
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        start = bench_start(n_devices=DEVICES, n_messages=messages, batch=batch)
+        registry_file = Path(tempfile.mkdtemp(prefix="wbbench-")) / "registry.yaml"
+        write_registry_yaml(bench_registry(n_devices=DEVICES, start=start - timedelta(minutes=1)),
+                            registry_file)
+        settings = Settings(database_url=url, mqtt_url=broker.url, topic_prefix=prefix)
+        with psycopg.connect(url, autocommit=True) as conn:
+            save_registry(conn, load_registry_file(registry_file, settings.zone))
+        stream = bench_messages(n_devices=DEVICES, n_messages=messages, batch=batch,
+                                start=start, prefix=prefix)
+        ports = []
+        for index in range(processes):
+            client_id = f"wb-bench-{run_id}-{index}"
+            # the ingestor's persistent session exists before devices publish
+            session = MqttSource(broker.url, client_id=client_id,
+                                 topics=subscription_topics(settings), share_group=group)
+            session.start()
+            session.stop()
+            ports.append(free_port())
+            env = {**os.environ, "WATERBUDGET_DATABASE_URL": url,
+                   "WATERBUDGET_MQTT_URL": broker.url, "WATERBUDGET_TOPIC_PREFIX": prefix,
+                   "WATERBUDGET_MQTT_CLIENT_ID": client_id, "WATERBUDGET_MQTT_SHARE_GROUP": group,
+                   "WATERBUDGET_METRICS_PORT": str(ports[-1])}
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "waterbudget.cli", "ingest"], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for port in ports:
+            wait_for_port(port, 30)
+        streams = partition_by_device(stream, PUBLISHERS)
+        started = time.monotonic()
+        published = publish_parallel(broker.url, streams)
+        assert published.acked == messages, published
+        while _sum_metric(ports, "waterbudget_ingest_messages_total") < messages:
+            time.sleep(0.1)
+        seconds = time.monotonic() - started
+        peak = max(_peak_rss_mib(worker.pid) for worker in workers)
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM register_readings "
+                               "WHERE origin = 'device'").fetchone()
+        stored = int(row[0]) if row else 0
+        if stored != messages * batch:
+            raise AssertionError(f"{stored} readings stored, {messages * batch} published")
+        return Round(scenario, messages, messages * batch, seconds, peak, timescale)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(30)
+        broker.stop()
+        drop_database(admin_url, url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="ingest processes in one MQTT shared-subscription group")
+    parser.add_argument("--messages", type=int, default=60_000,
+                        help="one-reading messages per round")
+    parser.add_argument("--batched-messages", type=int, default=6_000,
+                        help="messages of 100 readings per round")
+    args = parser.parse_args(argv)
+    admin_url = os.environ.get("WATERBUDGET_DATABASE_URL") or DEFAULT_ADMIN_URL
+    scenarios = [("one reading per message", args.messages, 1),
+                 ("batches of 100 readings", args.batched_messages, 100)]
+    print(f"ingest benchmark: {DEVICES} devices, {PUBLISHERS} publisher processes, "
+          f"{args.processes} ingest process(es), QoS 1, {os.cpu_count()} cores")
+    for name, messages, batch in scenarios:
+        rounds = [run_round(admin_url, scenario=name, messages=messages, batch=batch,
+                            processes=args.processes)
+                  for _ in range(args.rounds)]
+        for r in rounds:
+            print(f"  {name}: {r.messages:,} messages, {r.readings:,} readings in "
+                  f"{r.seconds:.2f} s = {r.messages_per_s:,.0f} messages/s, "
+                  f"{r.readings_per_s:,.0f} readings/s, ingest peak RSS {r.peak_rss_mib:.0f} MiB"
+                  f" ({'TimescaleDB' if r.timescaledb else 'plain PostgreSQL'})")
+        print(f"  {name}: median {statistics.median(r.readings_per_s for r in rounds):,.0f} "
+              f"readings/s, {statistics.median(r.messages_per_s for r in rounds):,.0f} "
+              f"messages/s, peak RSS {max(r.peak_rss_mib for r in rounds):.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
