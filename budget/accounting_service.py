@@ -1,4 +1,4 @@
-"""Use cases of the Ningxia accounting (宁夏 6.5.3, 7.1, appendices A and B) over the ledger.
+"""Use cases of the Ningxia accounting over the ledger: 宁夏 6.5.3, 7.1, appendices A and B.
 
 Revenue of a node is its own effective budget by source; its expenditure is
 what it hands to its children (or its own cells, for a leaf) by sector.
@@ -22,10 +22,15 @@ from budget.accounting import (
     expenditure_items,
     propose_cuts,
 )
+from budget.accounting_tables import AccountingTable, AreaYear
+from budget.county_table import county_table
 from budget.hierarchy import Hierarchy
+from budget.kinds import Source
 from budget.ledger import add_allocations, by_sector, by_source
+from budget.region_table import RegionPart, region_table
 from budget.service import load_year
-from budget.units import m3
+from budget.units import ZERO, m3
+from budget.year_ledger import YearLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +97,53 @@ def protected_of(
     for child in hierarchy.children[node_id]:
         total += protected_of(hierarchy, records, child)
     return total
+
+
+def area_year(book: YearLedger, node_id: int, as_of: datetime) -> AreaYear:
+    """A node's budget year as an area of the appendix tables: its own budget by
+    source is the revenue, what it hands down (its own cells, for a leaf) the
+    expenditure. Traded and transferred water bought in fill 买入指标 and 调入水量;
+    what leaves the region is not recorded, so 卖出指标 and 调出水量 stay blank."""
+    own = book.allocation(node_id, as_of)
+    kids = book.hierarchy.children[node_id]
+    spent = add_allocations(book.allocation(c, as_of) for c in kids) if kids else own
+    revenue = by_source(own)
+    node = book.hierarchy.nodes[node_id]
+    return AreaYear(
+        node.name,
+        node.code,
+        revenue,
+        spent,
+        traded_in_m3=revenue.get(Source.TRADED, ZERO),
+        transferred_in_m3=revenue.get(Source.TRANSFERRED, ZERO),
+    )
+
+
+def county_table_of(
+    conn: repo.Conn, *, node_id: int, year: int, as_of: datetime, hierarchy: Hierarchy
+) -> AccountingTable:
+    """宁夏 附录 A for a node (a county, or any node read as one)."""
+    book = load_year(conn, year=year, hierarchy=hierarchy)
+    return county_table(area_year(book, node_id, as_of))
+
+
+def region_table_of(
+    conn: repo.Conn,
+    *,
+    node_id: int,
+    year: int,
+    as_of: datetime,
+    hierarchy: Hierarchy,
+    depth: int = 2,
+) -> AccountingTable:
+    """宁夏 附录 B for a node: its children as the first level (地市) and, with
+    ``depth=2``, their children as the second (县区), as the seed lays them out."""
+    book = load_year(conn, year=year, hierarchy=hierarchy)
+    parts = [
+        RegionPart(
+            area_year(book, child, as_of),
+            [area_year(book, g, as_of) for g in hierarchy.children[child]] if depth > 1 else [],
+        )
+        for child in hierarchy.children[node_id]
+    ]
+    return region_table(area_year(book, node_id, as_of), parts)

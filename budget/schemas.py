@@ -220,3 +220,33 @@ class TokenOut(BaseModel):
 
 class ProfileIn(Strict):
     weights: list[Decimal] = Field(min_length=12, max_length=12)
+
+
+class TableFieldOut(BaseModel):
+    label: str
+    value: str | Decimal | None
+
+
+class TableColumnOut(BaseModel):
+    key: str
+    header: list[str] = Field(description="outermost header first (the seed's merged cells)")
+
+
+class TableRowOut(BaseModel):
+    number: str = Field(description="序号 (appendix A)")
+    group: str = Field(description="行政分区 of the first level (appendix B)")
+    label: str
+    kind: str = Field(description="line | of_which | subtotal | total | extra")
+    values: list[Decimal | None] = Field(description="万m³, aligned with columns; null = blank")
+
+
+class AccountingTableOut(BaseModel):
+    """宁夏 附录 A or B as data, in 万m³ with two decimals."""
+
+    appendix: str
+    title: str
+    unit: str
+    fields: list[TableFieldOut]
+    columns: list[TableColumnOut]
+    rows: list[TableRowOut]
+    notes: list[str]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from budget import schemas as s
 from budget.accounting_service import AccountingView
+from budget.accounting_tables import AccountingTable
 from budget.import_plan import Discrepancy
 from budget.ledger import by_sector, by_source, total
 from budget.repository import StoredEntry
@@ -117,4 +118,21 @@ def discrepancy_out(d: Discrepancy) -> s.DiscrepancyOut:
         stated=d.stated,
         computed=d.computed,
         difference=d.difference,
+    )
+
+
+def table_out(table: AccountingTable) -> s.AccountingTableOut:
+    return s.AccountingTableOut(
+        appendix=table.appendix,
+        title=table.title,
+        unit=table.unit,
+        fields=[s.TableFieldOut(label=f.label, value=f.value) for f in table.fields],
+        columns=[s.TableColumnOut(key=c.key, header=list(c.header)) for c in table.columns],
+        rows=[
+            s.TableRowOut(
+                number=r.number, group=r.group, label=r.label, kind=r.kind, values=list(r.values)
+            )
+            for r in table.rows
+        ],
+        notes=list(table.notes),
     )

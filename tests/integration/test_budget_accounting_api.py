@@ -106,3 +106,67 @@ def test_water_users_cannot_record_protection(client, shortfall_tree):
 
 def _bearer(token):
     return {"Authorization": f"Bearer {token}"}
+
+
+def table(client, node_id, which, headers=None, **params):
+    return client.get(
+        f"/budget/nodes/{node_id}/accounting/{which}-table",
+        params={"year": 2024, "as_of": "2024-06-01T00:00:00+08:00", **params},
+        headers=headers,
+    )
+
+
+def row_values(body, label):
+    row = next(r for r in body["rows"] if r["label"] == label)
+    return {c["key"]: v for c, v in zip(body["columns"], row["values"], strict=True)}
+
+
+def test_county_and_region_tables_as_json(client, shortfall_tree):
+    county = table(client, shortfall_tree["district"], "county")
+    assert county.status_code == 200, county.text
+    body = county.json()
+    assert body["appendix"] == "A"
+    assert body["unit"] == "万m³"
+    assert body["fields"][0] == {"label": "县(区、市)名称", "value": "D"}
+    grand = row_values(body, "合计")
+    assert grand["irrigation"] == "0.05"  # 500 m³
+    assert grand["urban"] == "0.01"
+    assert grand["ecology"] == "0.03"
+    assert grand["total"] == "0.09"
+    assert grand["irrigation.yellow_lift"] is None
+    assert row_values(body, "地下水")["total"] == "0.09"
+    region = table(client, shortfall_tree["district"], "region").json()
+    assert [(r["group"], r["label"], r["kind"]) for r in region["rows"]] == [
+        ("A", "A", "line"),
+        ("B", "B", "line"),
+        ("D", "D", "total"),
+    ]
+    district = row_values(region, "D")
+    assert district["revenue.groundwater"] == "0.10"
+    assert district["expenditure.total"] == "0.09"
+    assert row_values(region, "B")["expenditure.river_lake"] == "0.02"
+
+
+def test_tables_respect_the_callers_scope(client, shortfall_tree):
+    village = node(client, "a1", "unit", shortfall_tree["a"])
+    user = client.post(
+        "/budget/tokens", json={"name": "u", "role": "water_user", "node_id": village}
+    ).json()["token"]
+    assert table(client, shortfall_tree["a"], "county", _bearer(user)).status_code == 404
+    assert table(client, village, "county", _bearer(user)).status_code == 200
+    assert table(client, village, "region", _bearer(user)).status_code == 200
+
+
+def test_ganzhou_demo_tables_show_what_the_seed_table_leaves_unsplit(client):
+    files = client.get("/budget/imports/ganzhou/demo").json()
+    dry = client.post("/budget/imports/ganzhou", json={**files, "dry_run": True}).json()
+    wheres = [d["where"] for d in dry["discrepancies"]]
+    done = client.post("/budget/imports/ganzhou", json={**files, "acknowledge": wheres})
+    assert done.status_code == 200, done.text
+    ganzhou = {n["code"]: n["node_id"] for n in client.get("/budget/nodes").json()}["ganzhou"]
+    body = table(client, ganzhou, "county").json()
+    assert body["columns"][-2]["header"] == ["未分行业"]
+    assert any("未分行业" in note for note in body["notes"])
+    region = table(client, ganzhou, "region", depth=1).json()
+    assert region["rows"][-1]["kind"] == "total"
+    assert len(region["rows"]) > 10

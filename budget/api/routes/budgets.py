@@ -6,12 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 
 from budget import accounting_service, service
 from budget import schemas as s
 from budget.api.deps import AccessDep, ConnDep, aware, now
-from budget.api.views import accounting_out, budget_out
+from budget.api.views import accounting_out, budget_out, table_out
 
 router = APIRouter()
 
@@ -76,3 +76,62 @@ def get_accounting(
         inflow_factor=inflow_factor,
     )
     return accounting_out(view)
+
+
+@router.get(
+    "/nodes/{node_id}/accounting/county-table",
+    response_model=s.AccountingTableOut,
+    summary="宁夏 附录 A 县(区、市)水预算总量核算成果表 of a node, in 万m³",
+)
+def get_county_table(
+    node_id: int,
+    conn: ConnDep,
+    access: AccessDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    as_of: datetime | None = None,
+) -> s.AccountingTableOut:
+    access.read(node_id)
+    table = accounting_service.county_table_of(
+        conn,
+        node_id=node_id,
+        year=year,
+        as_of=aware(as_of, "as_of") or now(),
+        hierarchy=access.hierarchy,
+    )
+    return table_out(table)
+
+
+@router.get(
+    "/nodes/{node_id}/accounting/region-table",
+    response_model=s.AccountingTableOut,
+    summary="宁夏 附录 B 自治区和地市水预算总量核算成果表 of a node's subdivisions, in 万m³",
+)
+def get_region_table(
+    node_id: int,
+    conn: ConnDep,
+    access: AccessDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    as_of: datetime | None = None,
+    depth: Annotated[
+        int, Query(ge=1, le=2, description="1: children only; 2: children and grandchildren")
+    ] = 2,
+) -> s.AccountingTableOut:
+    access.read(node_id)
+    listed = [
+        n
+        for child in access.hierarchy.children[node_id]
+        for n in (child, *(access.hierarchy.children[child] if depth > 1 else ()))
+    ]
+    if not all(access.sees(n) for n in listed):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "the region table lists nodes outside your scope"
+        )
+    table = accounting_service.region_table_of(
+        conn,
+        node_id=node_id,
+        year=year,
+        as_of=aware(as_of, "as_of") or now(),
+        hierarchy=access.hierarchy,
+        depth=depth,
+    )
+    return table_out(table)
