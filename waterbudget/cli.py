@@ -159,6 +159,43 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from waterbudget.api import create_app
+
+    _require(settings, "database_url")
+    uvicorn.run(create_app(settings.database_url), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_budget_token(args: argparse.Namespace, settings: Settings) -> int:
+    from budget.commands import create_token
+
+    _require(settings, "database_url")
+    secret = create_token(settings.database_url, name=args.name, role=args.role,
+                          node_code=args.node)
+    print(f"token for {args.name} ({args.role}), shown once:\n{secret}")
+    return 0
+
+
+def cmd_budget_import(args: argparse.Namespace, settings: Settings) -> int:
+    from budget.commands import import_ganzhou
+    from budget.ganzhou_files import DEMO_MANIFEST
+
+    _require(settings, "database_url")
+    manifest = Path(args.manifest) if args.manifest else DEMO_MANIFEST
+    report = import_ganzhou(settings.database_url, manifest=manifest,
+                            accept_discrepancies=args.accept_discrepancies)
+    for line in report:
+        print(f"does not add up: {line}")
+    if report and not args.accept_discrepancies:
+        print("nothing imported: check each item above, then rerun with --accept-discrepancies")
+        return 1
+    print(f"imported {manifest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waterbudget", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -210,6 +247,25 @@ def build_parser() -> argparse.ArgumentParser:
     coef.add_argument("--method", required=True, help="e.g. pump_test")
     coef.add_argument("--note")
     coef.set_defaults(handler=cmd_add_coefficient)
+
+    api = sub.add_parser("api", help="the HTTP API (OpenAPI at /docs)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(handler=cmd_api)
+
+    budget = sub.add_parser("budget", help="budgets: tokens, imports").add_subparsers(
+        dest="action", required=True)
+    token = budget.add_parser("token", help="create an API token (the first admin's too)")
+    token.add_argument("--name", required=True)
+    token.add_argument("--role", required=True,
+                       choices=["administrator", "operator", "water_user"])
+    token.add_argument("--node", help="budget node code (operators and water users)")
+    token.set_defaults(handler=cmd_budget_token)
+    imp = budget.add_parser("import", help="import a Ganzhou-format budget (docs/budget-import.md)")
+    imp.add_argument("manifest", nargs="?", help="default: the bundled Ganzhou 2024 plan")
+    imp.add_argument("--accept-discrepancies", action="store_true",
+                     help="store it although rows or totals do not add up (they are recorded)")
+    imp.set_defaults(handler=cmd_budget_import)
 
     letters = sub.add_parser("deadletters", help="the latest rejected input with reasons")
     letters.add_argument("--limit", type=int, default=20)

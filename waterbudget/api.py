@@ -1,0 +1,27 @@
+"""The HTTP API: one FastAPI app that mounts each feature's router."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi import FastAPI, HTTPException
+
+from budget.api import router as budget_router
+
+
+def create_app(database_url: str) -> FastAPI:
+    app = FastAPI(title="waterbudget", version="0.1.0",
+                  description="Water-budget execution monitoring (水预算执行监控)")
+    app.state.database_url = database_url
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Ready when the database answers."""
+        try:
+            with psycopg.connect(database_url, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            raise HTTPException(503, f"database unavailable: {exc}") from None
+        return {"status": "ok"}
+
+    app.include_router(budget_router)
+    return app
