@@ -36,6 +36,7 @@ class CropLine:
     quota_m3_per_mu: Decimal  # net irrigation quota (田间定额)
     source: Source
     sector: Sector = Sector.IRRIGATION
+    efficiency: Decimal | None = None  # this crop's coefficient; None: the proposal's
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +126,17 @@ def propose_budget(
     permit_m3: Decimal | None = None,
 ) -> ProposedBudget:
     """One unit's zero-based proposal; scaled down pro rata to its permit if over it."""
-    if crops and efficiency is None:
-        raise QuotaError("efficiency: required when crops are given")
     lines: list[ProposedLine] = []
     for crop in crops:
-        assert efficiency is not None
+        coefficient = crop.efficiency if crop.efficiency is not None else efficiency
+        if coefficient is None:
+            raise QuotaError(f"efficiency: required for crop {crop.crop!r} (none given)")
         lines.append(
             ProposedLine(
                 crop.source,
                 crop.sector,
-                irrigation_quota(crop, efficiency),
-                f"{crop.crop}: {crop.quota_m3_per_mu} m³/亩 ÷ {efficiency} × {crop.area_mu} 亩",
+                irrigation_quota(crop, coefficient),
+                f"{crop.crop}: {crop.quota_m3_per_mu} m³/亩 ÷ {coefficient} × {crop.area_mu} 亩",
             )
         )
     for product in products:

@@ -250,3 +250,58 @@ class AccountingTableOut(BaseModel):
     columns: list[TableColumnOut]
     rows: list[TableRowOut]
     notes: list[str]
+
+
+class CropIn(Strict):
+    crop: str = Field(min_length=1)
+    area_mu: Decimal = Field(ge=0, description="irrigated area, 亩")
+    quota_m3_per_mu: Decimal = Field(ge=0, description="irrigation quota, m³/亩")
+    efficiency: Decimal | None = Field(
+        default=None, gt=0, le=1, description="this crop's coefficient; default: the body's"
+    )
+    source: Source
+    sector: Literal[Sector.IRRIGATION, Sector.FISH_POND, Sector.LIVESTOCK] = Sector.IRRIGATION
+
+
+class ProductIn(Strict):
+    product: str = Field(min_length=1)
+    declared_output: Decimal = Field(ge=0, description="in the quota's unit (t, 床, m² …)")
+    quota_m3_per_unit: Decimal = Field(ge=0)
+    source: Source
+    sector: Sector = Sector.INDUSTRY
+
+
+class QuotaIn(Strict):
+    """Zero-based quota inputs of one node (甘州 附件1)."""
+
+    year: int = Field(ge=2000, le=2100)
+    efficiency: Decimal | None = Field(
+        default=None, gt=0, le=1, description="农田灌溉水有效利用系数 (Ganzhou 0.625–0.635)"
+    )
+    crops: list[CropIn] = []
+    products: list[ProductIn] = Field(default=[], description="industrial and service outputs")
+    valid_from: AwareDatetime | None = Field(
+        default=None, description="valid_from of the draft entries; default 1 January"
+    )
+
+
+class ProposedLineOut(BaseModel):
+    source: Source
+    sector: Sector
+    volume_m3: Volume
+    basis: str = Field(description="the working: quota ÷ coefficient × area, output × quota")
+
+
+class QuotaOut(BaseModel):
+    node_id: int
+    year: int
+    lines: list[ProposedLineOut]
+    by_sector: dict[Sector, Volume]
+    by_source: dict[Source, Volume]
+    total_m3: Volume
+    uncapped_total_m3: Volume
+    permit_m3: Volume | None
+    capped_by_permit: bool
+    entries: list[EntryIn] = Field(
+        description="draft issue entries: POST each to /budget/entries, then approve"
+    )

@@ -1,0 +1,76 @@
+"""Zero-based quota proposals (甘州 附件1): computed, shown with the working, never stored.
+
+An operator issues the proposal through the ledger routes (``entries`` in the
+answer are ready to post to ``/budget/entries``), where approval runs the rules.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from budget import repository as repo
+from budget import schemas as s
+from budget.api.deps import AccessDep, ConnDep
+from budget.ledger import by_sector, by_source
+from budget.quota import CropLine, ProductLine, QuotaError, propose_budget
+from budget.year_ledger import year_bounds
+
+router = APIRouter()
+
+
+@router.post(
+    "/nodes/{node_id}/quota-proposal",
+    response_model=s.QuotaOut,
+    summary="Propose a node's budget from quotas (quota ÷ efficiency × area; output × quota)",
+)
+def propose_quota(node_id: int, body: s.QuotaIn, conn: ConnDep, access: AccessDep) -> s.QuotaOut:
+    node = access.write(node_id)
+    permits = repo.load_policy(conn, year=body.year).permits_of(node_id, body.year)
+    permit = next((p.volume_m3 for p in permits if p.source is None), None)
+    try:
+        proposal = propose_budget(
+            crops=[
+                CropLine(c.crop, c.area_mu, c.quota_m3_per_mu, c.source, c.sector, c.efficiency)
+                for c in body.crops
+            ],
+            efficiency=body.efficiency,
+            products=[
+                ProductLine(p.product, p.declared_output, p.quota_m3_per_unit, p.source, p.sector)
+                for p in body.products
+            ],
+            permit_m3=permit,
+        )
+    except QuotaError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    cells = proposal.cells()
+    valid_from = body.valid_from or year_bounds(body.year)[0]
+    return s.QuotaOut(
+        node_id=node_id,
+        year=body.year,
+        lines=[
+            s.ProposedLineOut(
+                source=line.source, sector=line.sector, volume_m3=line.volume_m3, basis=line.basis
+            )
+            for line in proposal.lines
+        ],
+        by_sector=by_sector(cells),
+        by_source=by_source(cells),
+        total_m3=proposal.total_m3,
+        uncapped_total_m3=proposal.uncapped_total_m3,
+        permit_m3=permit,
+        capped_by_permit=proposal.capped_by_permit,
+        entries=[
+            s.EntryIn(
+                node_id=node_id,
+                year=body.year,
+                kind="issue",
+                source=source,
+                sector=sector,
+                volume_m3=volume,
+                valid_from=valid_from,
+                reason=f"zero-based quota proposal for {node.code} {body.year} (甘州 附件1)",
+            )
+            for (source, sector), volume in sorted(cells.items())
+            if volume > 0
+        ],
+    )
