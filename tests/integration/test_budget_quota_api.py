@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ from tests.integration.test_budget_api import approve, budget, client, node
 pytestmark = pytest.mark.integration
 __all__ = ["client"]  # the fixture, shared with test_budget_api
 
-BODY = {
+BODY: dict[str, Any] = {
     "year": 2024,
     "efficiency": "0.625",
     "crops": [
