@@ -471,6 +471,18 @@ def test_a_conflicting_duplicate_keeps_the_stored_value_and_is_dead_lettered(con
     assert conn.execute("SELECT count(*) FROM dead_letters").fetchone() == (1,)
 
 
+def test_conflicting_readings_within_one_message_keep_the_first(conn: Conn) -> None:
+    save(conn, [well("W1")], [meter("W1-F1", "W1", "dev-w1", "flow", initial_register=1000.0)])
+    result = send(conn, "dev-w1", "flow", flow(at(1), 1010), flow(at(1), 1010),
+                  flow(at(1), 1017), flow(at(2), 1020))
+    assert (result.readings_new, result.readings_duplicate, result.dead_letters) == (2, 2, 1)
+    assert [r[:2] for r in readings(conn, "W1-F1")] == [(T0, 1000.0), (at(1), 1010.0),
+                                                        (at(2), 1020.0)]
+    assert conn.execute("SELECT topic, reason FROM dead_letters").fetchall() == [
+        ("meter/W1-F1", "conflicting_duplicate")]
+    assert site_volume(conn, "W1") == pytest.approx(20.0)
+
+
 def test_a_duplicate_card_session_is_written_once(conn: Conn) -> None:
     save(conn, [well("W1")], [meter("W1-C", "W1", "dev-w1", "card")])
     first = send(conn, "dev-w1", "card", session("S-1", at(1), at(2), volume_m3=20.0))
