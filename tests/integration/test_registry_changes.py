@@ -345,10 +345,6 @@ def test_kwh_only_card_sessions_are_restated_too(conn: Conn) -> None:
     assert (before, after) == (pytest.approx(60 + 15 + 30), pytest.approx(80 + 20 + 30))
 
 
-@pytest.mark.xfail(strict=True, reason="volumes._session_volume checks a kWh-only session "
-                   "against Registry.register_spec(card meter), whose capacity is the site's "
-                   "rated m³/h, not kWh/h: at coefficients below 1 m³/kWh real sessions are "
-                   "quarantined as impossible_delta")
 def test_a_kwh_only_session_is_checked_against_the_pumps_kwh_capacity(conn: Conn) -> None:
     # a deep well: 0.5 m³/kWh, so its 40 m³/h pump draws up to 80 kWh/h
     save(conn, [well("P4")], [meter("P4-C", "P4", "dev-p4", "card")],
@@ -423,9 +419,6 @@ def test_an_inconsistent_registry_file_is_rejected_whole(
     assert "W2" not in load_registry(conn).sites
 
 
-@pytest.mark.xfail(strict=True, reason="registry.site_from accepts lat/lon out of range; the "
-                   "database CHECK then raises psycopg CheckViolation, not a RegistryError "
-                   "naming the record (the save is still all or nothing)")
 def test_a_site_out_of_range_is_a_registry_error(conn: Conn, tmp_path: Path) -> None:
     path = tmp_path / "sites.csv"
     path.write_text("site_id,name,kind,source,lat,lon\nW1,张家井,well,groundwater,38.9,100.4\n"
@@ -435,13 +428,13 @@ def test_a_site_out_of_range_is_a_registry_error(conn: Conn, tmp_path: Path) -> 
 
 
 def test_a_failed_save_leaves_nothing_behind_even_when_the_database_refuses(
-        conn: Conn, tmp_path: Path) -> None:
-    path = tmp_path / "sites.csv"
-    path.write_text("site_id,name,kind,source,lat,lon\nW1,张家井,well,groundwater,38.9,100.4\n"
-                    "W2,李家井,well,groundwater,389,100.4\n", encoding="utf-8")
+        conn: Conn) -> None:
     before = snapshot(conn)
-    with pytest.raises((RegistryError, psycopg.errors.CheckViolation)):
-        save_registry(conn, load_registry_file(path, ZONE))
+    # past the loader's checks: the database's own CHECK refuses the second site
+    bad = Site("W2", "李家井", "well", "groundwater", lat=389.0, lon=100.4)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        save(conn, [well("W1"), bad], [meter("W1-F1", "W1", "dev-w1", "flow")],
+             [Coefficient("W1", T0, 1.5, "pump_test")])
     assert snapshot(conn) == before
 
 
@@ -491,17 +484,16 @@ def test_a_duplicate_card_session_is_written_once(conn: Conn) -> None:
     assert site_volume(conn, "W1") == pytest.approx(20.0)
 
 
-@pytest.mark.xfail(strict=True, reason="reading_repository._insert_sessions inserts ON CONFLICT "
-                   "DO NOTHING and never compares: a session resent with another volume is "
-                   "dropped silently, with no conflicting_duplicate dead letter")
 def test_a_conflicting_card_session_is_dead_lettered(conn: Conn) -> None:
     save(conn, [well("W1")], [meter("W1-C", "W1", "dev-w1", "card")])
     send(conn, "dev-w1", "card", session("S-1", at(1), at(2), volume_m3=20.0))
     result = send(conn, "dev-w1", "card", session("S-1", at(1), at(2), volume_m3=35.0))
+    assert (result.sessions_new, result.dead_letters) == (0, 1)
     assert site_volume(conn, "W1") == pytest.approx(20.0)
-    assert result.dead_letters == 1
-    assert conn.execute("SELECT reason FROM dead_letters").fetchall() == [
-        ("conflicting_duplicate",)]
+    assert conn.execute("SELECT volume_m3 FROM card_sessions").fetchall() == [(20.0,)]
+    letters = conn.execute("SELECT topic, reason, detail FROM dead_letters").fetchall()
+    assert [(t, r) for t, r, _ in letters] == [("meter/W1-C", "conflicting_duplicate")]
+    assert "kept the stored one" in letters[0][2]
 
 
 # --- (g) one source of truth per site -----------------------------------------------------------
@@ -529,9 +521,6 @@ def test_a_flow_meter_is_the_truth_over_card_and_power(conn: Conn) -> None:
     assert truth == [("measured", pytest.approx(85.0))]
 
 
-@pytest.mark.xfail(strict=True, reason="site_truth ranks a site by every meter it ever had, "
-                   "regardless of time: a flow meter fitted later hides all earlier card and "
-                   "converted volumes from site_consumption")
 def test_a_flow_meter_fitted_later_does_not_erase_earlier_water(conn: Conn) -> None:
     power_well(conn, "P7", "dev-p7", [Coefficient("P7", T0, 1.5, "pump_test")])
     assert conn.execute("SELECT sum(volume_m3) FROM site_consumption WHERE site_id = 'P7'"
@@ -542,3 +531,7 @@ def test_a_flow_meter_fitted_later_does_not_erase_earlier_water(conn: Conn) -> N
     before_fitting = conn.execute("SELECT sum(volume_m3) FROM site_consumption "
                                   "WHERE site_id = 'P7' AND ts_end <= %s", (fitted,)).fetchone()
     assert before_fitting == (pytest.approx(90.0),)
+    after_fitting = conn.execute("SELECT method, sum(volume_m3) FROM site_consumption "
+                                 "WHERE site_id = 'P7' AND ts_end > %s GROUP BY method",
+                                 (fitted,)).fetchall()
+    assert after_fitting == [("measured", pytest.approx(30.0))]

@@ -95,28 +95,40 @@ def test_yaml_loads_sites_meters_and_coefficients(tmp_path: Path) -> None:
     check_consistency(registry)
 
 
-def test_naive_times_are_read_in_the_given_zone(tmp_path: Path) -> None:
-    path = write(tmp_path, "r.yaml", YAML)
-    in_shanghai = load_registry_file(path, SHANGHAI).meters["W1-flow-1"].installed_at
-    in_utc = load_registry_file(path, ZoneInfo("UTC")).meters["W1-flow-1"].installed_at
-    assert in_utc - in_shanghai == timedelta(hours=8)
+def test_naive_times_are_read_in_the_given_zone_when_the_site_is_not_in_the_file(
+        tmp_path: Path) -> None:
+    text = """\
+meters:
+  - {meter_id: M1, site_id: W1, device_id: d, channel: flow, installed_at: "2026-04-01 08:00:00"}
+  - {meter_id: M2, site_id: W1, device_id: e, channel: flow,
+     installed_at: "2026-04-01T08:00:00+08:00"}
+"""
+    path = write(tmp_path, "m.yaml", text)
+    in_shanghai = load_registry_file(path, SHANGHAI).meters
+    in_utc = load_registry_file(path, ZoneInfo("UTC")).meters
+    assert in_shanghai["M1"].installed_at == datetime(2026, 4, 1, 8, tzinfo=SHANGHAI)
+    assert in_utc["M1"].installed_at - in_shanghai["M1"].installed_at == timedelta(hours=8)
     # times with an offset do not depend on the zone
-    assert (load_registry_file(path, SHANGHAI).meters["W1-flow-2"].installed_at
-            == load_registry_file(path, ZoneInfo("UTC")).meters["W1-flow-2"].installed_at)
+    assert in_shanghai["M2"].installed_at == in_utc["M2"].installed_at
 
 
-@pytest.mark.xfail(strict=True, reason="load_registry_file reads naive meter and coefficient "
-                   "times in the zone passed in, not in the time zone of the record's site")
 def test_naive_times_are_read_in_the_site_time_zone(tmp_path: Path) -> None:
     text = """\
 sites:
   - {site_id: G1, name: 一号闸, kind: canal_gate, source: local_surface, timezone: Asia/Urumqi}
+  - {site_id: W1, name: 张家井, kind: well, source: groundwater}
 meters:
   - {meter_id: G1-flow, site_id: G1, device_id: dev-g1, channel: flow,
      installed_at: "2026-04-01 08:00:00"}
+  - {meter_id: W1-flow, site_id: W1, device_id: dev-w1, channel: flow,
+     installed_at: "2026-04-01 08:00:00"}
+coefficients:
+  - {site_id: G1, valid_from: "2026-01-01 00:00:00", m3_per_kwh: 1.5, method: t}
 """
-    registry = load_registry_file(write(tmp_path, "r.yaml", text), SHANGHAI)
+    registry = load_registry_file(write(tmp_path, "r.yaml", text), ZoneInfo("UTC"))
     assert registry.meters["G1-flow"].installed_at == datetime(2026, 4, 1, 8, tzinfo=URUMQI)
+    assert registry.meters["W1-flow"].installed_at == datetime(2026, 4, 1, 8, tzinfo=SHANGHAI)
+    assert list(registry.coefficient_records) == [("G1", datetime(2026, 1, 1, tzinfo=URUMQI))]
 
 
 def test_yaml_date_only_is_midnight_in_the_zone(tmp_path: Path) -> None:
@@ -202,6 +214,10 @@ def test_csv_coefficients(tmp_path: Path) -> None:
      r"meters\[0\]: installed_at is required"),
     ("meters:\n  - {meter_id: M1, site_id: W1, device_id: d, channel: flow,"
      " installed_at: yesterday}\n", r"meters\[0\]\.installed_at: 'yesterday' is not an ISO 8601"),
+    ("sites:\n  - {site_id: W1, name: w, kind: well, source: g, lat: 91, lon: 100}\n",
+     r"sites\[0\]: lat/lon"),
+    ("sites:\n  - {site_id: W1, name: w, kind: well, source: g, lat: 38, lon: -181}\n",
+     r"sites\[0\]: lat/lon"),
     ("meters:\n  - {meter_id: M1, site_id: W1, device_id: d, channel: flow,"
      " installed_at: 2026-01-02, removed_at: 2026-01-01}\n",
      r"meters\[0\]: removed_at must be after installed_at"),
@@ -227,8 +243,6 @@ def test_csv_errors_name_the_row(tmp_path: Path) -> None:
         load_registry_file(path, SHANGHAI)
 
 
-@pytest.mark.xfail(strict=True, reason="meter_from calls int() on expected_interval_s without "
-                   "catching ValueError: a plain ValueError that does not name the record")
 def test_non_numeric_expected_interval_names_the_record(tmp_path: Path) -> None:
     text = ("meters:\n  - {meter_id: M1, site_id: W1, device_id: d, channel: flow,"
             " installed_at: 2026-01-01, expected_interval_s: hourly}\n")
@@ -236,12 +250,20 @@ def test_non_numeric_expected_interval_names_the_record(tmp_path: Path) -> None:
         load_registry_file(write(tmp_path, "r.yaml", text), SHANGHAI)
 
 
-@pytest.mark.xfail(strict=True, reason="meter_from reads multiplier with `or 1.0`: an explicit "
-                   "0 becomes 1.0 silently instead of an error naming the record")
-def test_zero_multiplier_is_rejected(tmp_path: Path) -> None:
+@pytest.mark.parametrize("value", ["0", "-0.1"])
+def test_a_multiplier_that_is_not_positive_is_rejected(tmp_path: Path, value: str) -> None:
     text = ("meters:\n  - {meter_id: M1, site_id: W1, device_id: d, channel: flow,"
-            " installed_at: 2026-01-01, multiplier: 0}\n")
-    with pytest.raises(RegistryError, match=r"meters\[0\].*multiplier"):
+            f" installed_at: 2026-01-01, multiplier: {value}}}\n")
+    with pytest.raises(RegistryError, match=r"meters\[0\]: multiplier must be positive"):
+        load_registry_file(write(tmp_path, "r.yaml", text), SHANGHAI)
+
+
+@pytest.mark.parametrize("value", ["0", "90.5", "-60"])
+def test_an_expected_interval_that_is_not_a_positive_whole_number_is_rejected(
+        tmp_path: Path, value: str) -> None:
+    text = ("meters:\n  - {meter_id: M1, site_id: W1, device_id: d, channel: flow,"
+            f" installed_at: 2026-01-01, expected_interval_s: {value}}}\n")
+    with pytest.raises(RegistryError, match=r"meters\[0\]: expected_interval_s"):
         load_registry_file(write(tmp_path, "r.yaml", text), SHANGHAI)
 
 
@@ -350,6 +372,12 @@ def test_register_spec_of_a_power_meter_is_kwh_per_hour_from_the_smallest_coeffi
     registry = Registry.build([well(40)], [power], coefficients)
     # 40 m³/h at the smallest coefficient (1.6 m³/kWh): the pump draws at most 25 kWh/h
     assert registry.register_spec(power).max_rate_per_h == pytest.approx(25.0)
+
+
+def test_register_spec_of_a_card_meter_is_in_kwh_for_kwh_only_sessions() -> None:
+    card = Meter("C1", "W1", "dev-1", "card", T0)
+    registry = Registry.build([well(40)], [card], [Coefficient("W1", T0, 0.5, "t")])
+    assert registry.register_spec(card).max_rate_per_h == pytest.approx(80.0)
 
 
 def test_register_spec_of_a_power_meter_without_coefficient_or_rating_has_no_capacity() -> None:
