@@ -118,13 +118,13 @@ def parse_timestamp(value: Any, field: str, tz: ZoneInfo) -> datetime:
     if isinstance(value, bool):
         raise PayloadError("wrong_type", f"{field} must be a time, got a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise PayloadError("bad_time", f"{field} is not finite")
-        seconds = value / 1000 if abs(value) > 1e11 else value
         try:
+            if not math.isfinite(value):
+                raise PayloadError("bad_time", f"{field} is not finite")
+            seconds = value / 1000 if abs(value) > 1e11 else value
             return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise PayloadError("bad_time", f"{field}={value!r}: {exc}") from None
+            raise PayloadError("bad_time", f"{field}={str(value)[:40]}: {exc}") from None
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -145,7 +145,10 @@ def _number(obj: dict[str, Any], field: str, *, required: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError("wrong_type", f"{field} must be a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise PayloadError("absurd_value", f"{field} is beyond any meter's range") from None
     if not math.isfinite(number) or number < 0 or number > MAX_REGISTER:
         raise PayloadError("absurd_value", f"{field}={value!r} is outside 0..{MAX_REGISTER:g}")
     return number

@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from ingest.batch import DeadLetter, IngestBatch, MeterReading
+from ingest.batch import DeadLetter, IngestBatch, MeterReading, MeterSession
 from ingest.consumption import Point, context_size, derive_intervals, recompute
 from ingest.contract import CardSession
 from ingest.registry import Meter, Registry
@@ -71,7 +71,7 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
         fresh = [r for r in rows if r.ts_end in new.get(r.meter_id, ())]
         revised = [r for r in rows if r.ts_end not in new.get(r.meter_id, ())]
         if batch.sessions:
-            fresh += _insert_sessions(conn, batch, registry, result)
+            fresh += _insert_sessions(conn, batch, registry, result, conflicts)
         _copy(conn, "consumption (" + ", ".join(CONSUMPTION_COLUMNS) + ")", CONSUMPTION_TYPES,
               [_consumption_tuple(r) for r in fresh])
         upsert_consumption(conn, revised)
@@ -189,8 +189,8 @@ def _recompute_around(conn: Conn, new: dict[str, set[datetime]],
     return rows
 
 
-def _insert_sessions(conn: Conn, batch: IngestBatch, registry: Registry,
-                     result: WriteResult) -> list[ConsumptionRow]:
+def _insert_sessions(conn: Conn, batch: IngestBatch, registry: Registry, result: WriteResult,
+                     conflicts: list[DeadLetter]) -> list[ConsumptionRow]:
     s = [m.session for m in batch.sessions]
     inserted = conn.execute(
         "INSERT INTO card_sessions (meter_id, session_id, card_id, holder, started_at, ended_at, "
@@ -203,12 +203,37 @@ def _insert_sessions(conn: Conn, batch: IngestBatch, registry: Registry,
          [x.balance_m3 for x in s])).fetchall()
     keys = {(str(m), str(sid)) for m, sid in inserted}
     result.sessions_new = len(keys)
+    if len(keys) < len(batch.sessions):
+        conflicts += _conflicting_sessions(conn, [m for m in batch.sessions
+                                                  if (m.meter.meter_id, m.session.session_id)
+                                                  not in keys])
     rows = []
     for item in batch.sessions:
         if (item.meter.meter_id, item.session.session_id) in keys:
             keys.discard((item.meter.meter_id, item.session.session_id))
             rows.append(_session_consumption(item.meter, item.session, registry))
     return rows
+
+
+def _conflicting_sessions(conn: Conn, resent: Sequence[MeterSession]) -> list[DeadLetter]:
+    """A session reported again with other figures: the stored one stays, and it is said."""
+    stored = {(str(r[0]), str(r[1])): r[2:] for r in conn.execute(
+        "SELECT meter_id, session_id, started_at, ended_at, volume_m3, kwh FROM card_sessions "
+        "WHERE (meter_id, session_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        ([m.meter.meter_id for m in resent], [m.session.session_id for m in resent]))}
+    letters = []
+    for item in resent:
+        s = item.session
+        known = stored.get((item.meter.meter_id, s.session_id))
+        if known is not None and tuple(known) != (s.started_at, s.ended_at, s.volume_m3, s.kwh):
+            letters.append(DeadLetter(
+                f"meter/{item.meter.meter_id}",
+                f'{{"session_id": "{s.session_id}", "volume_m3": {s.volume_m3}, '
+                f'"kwh": {s.kwh}}}'.encode(), "conflicting_duplicate",
+                f"card session {s.session_id} on {item.meter.meter_id} is stored as "
+                f"{known[2]} m³ / {known[3]} kWh from {known[0]} to {known[1]}; "
+                f"kept the stored one"))
+    return letters
 
 
 def _session_consumption(meter: Meter, session: CardSession,

@@ -127,7 +127,8 @@ class Registry:
         """What the delta rules need: capacity in the register's own unit per hour."""
         site = self.sites[meter.site_id]
         rate = site.rated_m3h
-        if rate is not None and meter.channel == "power":
+        if rate is not None and meter.channel in ("power", "card"):
+            # power registers and kWh-only card sessions are checked in kWh
             versions = self.coefficients.get(meter.site_id)
             # kWh/h the pump can draw: m³/h over the smallest coefficient on record
             rate = rate / min(c for _, c in versions) if versions else None
@@ -172,14 +173,16 @@ def site_from(record: Mapping[str, Any], where: str) -> Site:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise RegistryError(f"{where}: unknown time zone {timezone!r}") from None
+    lat = _opt_float(record.get("lat"), f"{where}.lat")
+    lon = _opt_float(record.get("lon"), f"{where}.lon")
+    if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
+        raise RegistryError(f"{where}: lat/lon ({lat}, {lon}) is not a place on Earth")
     rated = _opt_float(record.get("rated_m3h"), f"{where}.rated_m3h")
     if rated is not None and rated <= 0:
         raise RegistryError(f"{where}: rated_m3h must be positive")
     return Site(_required(record, "site_id", where), _required(record, "name", where), kind,
                 _required(record, "source", where), record.get("township") or None,
-                record.get("irrigation_district") or None,
-                _opt_float(record.get("lat"), f"{where}.lat"),
-                _opt_float(record.get("lon"), f"{where}.lon"), rated, timezone)
+                record.get("irrigation_district") or None, lat, lon, rated, timezone)
 
 
 def meter_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> Meter:
@@ -187,16 +190,22 @@ def meter_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> Meter:
     if channel not in METER_CHANNELS:
         raise RegistryError(f"{where}: channel {channel!r} is not one of {METER_CHANNELS}")
     removed = record.get("removed_at")
+    multiplier = _opt_float(record.get("multiplier"), f"{where}.multiplier")
+    if multiplier is not None and multiplier <= 0:
+        raise RegistryError(f"{where}: multiplier must be positive, got {multiplier}")
+    interval = _opt_float(record.get("expected_interval_s"), f"{where}.expected_interval_s")
+    if interval is not None and (interval <= 0 or interval != int(interval)):
+        raise RegistryError(f"{where}: expected_interval_s must be a positive whole number")
     meter = Meter(
         _required(record, "meter_id", where), _required(record, "site_id", where),
         _required(record, "device_id", where), channel,
         _time(_required(record, "installed_at", where), f"{where}.installed_at", zone),
         _time(removed, f"{where}.removed_at", zone) if removed not in (None, "") else None,
         _opt_float(record.get("register_max"), f"{where}.register_max"),
-        _opt_float(record.get("multiplier"), f"{where}.multiplier") or 1.0,
+        1.0 if multiplier is None else multiplier,
         _opt_float(record.get("initial_register"), f"{where}.initial_register") or 0.0,
         _opt_float(record.get("final_register"), f"{where}.final_register"),
-        int(record.get("expected_interval_s") or 3600),
+        3600 if interval is None else int(interval),
     )
     if meter.removed_at is not None and meter.removed_at <= meter.installed_at:
         raise RegistryError(f"{where}: removed_at must be after installed_at")
@@ -245,7 +254,13 @@ def load_registry_file(path: Path, zone: ZoneInfo) -> Registry:
             raise RegistryError(f"{path}: expected a mapping with sites, meters, coefficients")
         doc = loaded
     sites = [site_from(r, f"sites[{i}]") for i, r in enumerate(doc.get("sites") or [])]
-    meters = [meter_from(r, f"meters[{i}]", zone) for i, r in enumerate(doc.get("meters") or [])]
-    coefs = [coefficient_from(r, f"coefficients[{i}]", zone)
+    zones = {s.site_id: ZoneInfo(s.timezone) for s in sites}  # naive times: the site's zone
+
+    def zone_of(record: Mapping[str, Any]) -> ZoneInfo:
+        return zones.get(str(record.get("site_id")), zone)
+
+    meters = [meter_from(r, f"meters[{i}]", zone_of(r))
+              for i, r in enumerate(doc.get("meters") or [])]
+    coefs = [coefficient_from(r, f"coefficients[{i}]", zone_of(r))
              for i, r in enumerate(doc.get("coefficients") or [])]
     return Registry.build(sites, meters, coefs)

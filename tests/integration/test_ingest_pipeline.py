@@ -13,7 +13,8 @@ from ingest.consumption import Point, derive_intervals
 from ingest.publisher import publish
 from ingest.registry import load_registry_file
 from ingest.simulator import SimConfig, build_registry, simulate_messages, write_registry_yaml
-from tests.conftest import create_database, drop_database
+from store.database import drop_database
+from tests.conftest import create_database
 from tests.integration.ingest_support import (
     ZONE,
     consumption_snapshot,
