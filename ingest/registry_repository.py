@@ -125,6 +125,9 @@ def restate_site(conn: Conn, registry: Registry, site_id: str, since: datetime) 
 
     Recomputes the site's power-meter intervals and kWh-only card sessions ending
     at or after ``since`` and records totals before and after for the audit trail.
+    Known limit: the capacity check in kWh/h uses the site's smallest coefficient
+    on record, so a new, smaller coefficient loosens the check for intervals
+    before ``valid_from`` too, which are not recomputed here.
     """
     meters = [m for m in registry.meters.values()
               if m.site_id == site_id and m.channel in ("power", "card")]
@@ -153,8 +156,11 @@ def restate_site(conn: Conn, registry: Registry, site_id: str, since: datetime) 
 
 
 def _converted_total(conn: Conn, meter_ids: list[str], since: datetime) -> tuple[float, int]:
+    # converted rows only: card sessions reported in m³ are not restated
     row = conn.execute("SELECT coalesce(sum(volume_m3), 0), count(*) FROM consumption "
-                       "WHERE meter_id = ANY(%s) AND ts_end >= %s AND kwh IS NOT NULL",
+                       "WHERE meter_id = ANY(%s) AND ts_end >= %s AND (method = 'converted' "
+                       "OR (method = 'card' AND (coefficient IS NOT NULL "
+                       "OR quality = 'no_coefficient')))",
                        (meter_ids, since)).fetchone()
     assert row is not None
     return float(row[0]), int(row[1])
