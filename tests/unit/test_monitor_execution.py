@@ -112,7 +112,7 @@ def test_moment_of_progress_inverts_time_progress():
     assert moment_of_progress(IRRIGATION_SEASON, 2024, D(0)) == at(1)
     assert moment_of_progress(IRRIGATION_SEASON, 2024, D(1)) == at(1, 1, 0, 2025)
     assert moment_of_progress(UNIFORM, 2024, D("0.48")) == at(7)
-    assert moment_of_progress(UNIFORM, 2024, D("0.525")) == at(7, 9, 16)  # 0.045 / 0.09 of 31 days
+    assert moment_of_progress(UNIFORM, 2024, D("0.525")) == at(7, 16, 12)  # half of July
 
 
 @given(st.decimals(min_value=0, max_value=1, places=4),
