@@ -2,11 +2,12 @@
 
 One module per resource — ``nodes`` (hierarchy, contacts, attachments, plan
 profiles), ``policy`` (the year's factor, permits, control figures, protected
-volumes), ``ledger`` (entries and imports), ``trades`` (trades and counted
-use), ``tokens`` (API tokens). Functions are keyword-only and take the
-connection; the caller owns the transaction (``budget.service`` wraps each
-request in one). This package re-exports them, so ``repo.create_node`` and
-friends read the same wherever they are called.
+volumes), ``revenue`` (available water by source), ``ledger`` (entries and
+imports), ``trades`` (trades and counted use), ``tokens`` (API tokens).
+Functions are keyword-only and take the connection; the caller owns the
+transaction (``budget.service`` wraps each request in one). This package
+re-exports them, so ``repo.create_node`` and friends read the same wherever
+they are called.
 """
 
 from budget.repository.connection import Conn
@@ -37,6 +38,7 @@ from budget.repository.policy import (
     set_protected_volumes,
     set_year,
 )
+from budget.repository.revenue import record_revenue, revenue_records
 from budget.repository.tokens import Principal, create_token, principal
 from budget.repository.trades import SITE_SOURCES, decide_trade, insert_trade, trade, used_m3
 
@@ -65,6 +67,8 @@ __all__ = [
     "protected_record",
     "protected_volumes",
     "record_import",
+    "record_revenue",
+    "revenue_records",
     "set_control_figure",
     "set_plan_profile",
     "set_protected_volumes",
