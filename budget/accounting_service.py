@@ -1,13 +1,15 @@
-"""Use cases of the Ningxia accounting over the ledger: 宁夏 6.5.3, 7.1, appendices A and B.
+"""Use cases of the Ningxia accounting over the ledger: 宁夏 6.5.3, 7.1, 7.4.3 a),
+appendices A and B.
 
-Revenue of a node is its own effective budget by source; its expenditure is
+Revenue of a node is its recorded available water by source (``budget.revenue``;
+the node's own effective budget when nothing is recorded); its expenditure is
 what it hands to its children (or its own cells, for a leaf) by sector.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -28,8 +30,18 @@ from budget.hierarchy import Hierarchy
 from budget.kinds import Source
 from budget.ledger import add_allocations, by_sector, by_source
 from budget.region_table import RegionPart, region_table
+from budget.revenue import (
+    InflowDeviation,
+    RevenueBasis,
+    RevenueRecord,
+    check_inflow_deviation,
+    check_source_structure,
+    counted_cells,
+    counted_revenue,
+    latest,
+)
 from budget.service import load_year
-from budget.units import ZERO, m3
+from budget.units import ZERO
 from budget.year_ledger import YearLedger
 
 
@@ -38,6 +50,27 @@ class AccountingView:
     balance: BalanceResult
     consistency: list[Finding]
     cuts: CutProposal | None
+    revenue_basis: str = "issued_budget"  # forecast | updated | issued_budget (nothing recorded)
+    revenue_by_source: Mapping[Source, Decimal] = field(default_factory=dict)
+    expenditure_by_source: Mapping[Source, Decimal] = field(default_factory=dict)
+    structure: list[Finding] = field(default_factory=list)
+    inflow: InflowDeviation | None = None
+    non_conventional_factor: Decimal = ZERO
+    inflow_factor: Decimal = Decimal(1)
+    records: tuple[RevenueRecord, ...] = ()
+
+
+def revenue_of(
+    records: Sequence[RevenueRecord], issued: Mapping[Source, Decimal]
+) -> tuple[str, Mapping[Source, Decimal]]:
+    """The revenue the balance uses: the newest ``updated`` record (the year's
+    latest knowledge of inflow, 7.4.3 a), else the newest ``forecast``, else —
+    nothing recorded — the node's own issued budget by source, as before."""
+    for basis in (RevenueBasis.UPDATED, RevenueBasis.FORECAST):
+        record = latest(records, basis)
+        if record is not None:
+            return basis.value, record.volumes
+    return "issued_budget", issued
 
 
 def accounting(
@@ -49,8 +82,10 @@ def accounting(
     hierarchy: Hierarchy,
     inflow_factor: Decimal = Decimal(1),
 ) -> AccountingView:
-    """宁夏 7.1/6.5.3 for one node: its budget by source is the revenue, what it
-    hands to its children (or its own cells, for a leaf) by sector the expenditure.
+    """宁夏 7.1/6.5.3 for one node. Revenue is the recorded available water by
+    source (``revenue_of``); expenditure is what the node hands to its children
+    (or its own cells, for a leaf) by sector. Non-conventional water counts at
+    the year's factor on both sides (甘州 1.(3)①: 0 leaves it out).
 
     The cut list keeps each line's protected part (7.1.2 e): residential water
     whole, and the grain-irrigation and basic-ecological-flow volumes recorded
@@ -58,32 +93,49 @@ def accounting(
 
     ``inflow_factor`` scales the revenue for a what-if of 7.4.3 a) (来水与预测值
     偏差, 丰增枯减): 0.85 asks "what if inflow is 15 % below the forecast?".
-    The ledger's rules keep children within their parent, so without it a
-    shortfall, and so a cut list, only appears once revenue is below budget."""
+    A recorded ``updated`` inflow is compared with the ``forecast``; beyond
+    ±15 % the response flags a dynamic adjustment (7.4.3 a)."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
-    revenue = {
-        source: m3(volume * inflow_factor)
-        for source, volume in by_source(book.allocation(node_id, as_of)).items()
-    }
+    factor = book.policy.non_conventional_factor
+    records = tuple(repo.revenue_records(conn, year=year, node_id=node_id))
+    basis, available = revenue_of(records, by_source(book.allocation(node_id, as_of)))
+    revenue = counted_revenue(available, factor, inflow_factor)
     kids = hierarchy.children[node_id]
-    lines = [(c, book.allocation(c, as_of)) for c in kids] or [
-        (node_id, book.allocation(node_id, as_of))
+    lines = [(c, counted_cells(book.allocation(c, as_of), factor)) for c in kids] or [
+        (node_id, counted_cells(book.allocation(node_id, as_of), factor))
     ]
     spent = add_allocations(cells for _, cells in lines)
     balance = check_balance(revenue, by_sector(spent))
+    forecast = latest(records, RevenueBasis.FORECAST)
+    updated = latest(records, RevenueBasis.UPDATED)
+    inflow = (
+        check_inflow_deviation(forecast.volumes, updated.volumes)
+        if forecast is not None and updated is not None
+        else None
+    )
     cuts = None
     if balance.revenue_m3 < balance.expenditure_m3:
-        records = repo.protected_volumes(conn, year=year)
+        protected = repo.protected_volumes(conn, year=year)
         items = [
             item
             for n, cells in lines
             for item in expenditure_items(
-                hierarchy.nodes[n].code, cells, protected_of(hierarchy, records, n)
+                hierarchy.nodes[n].code, cells, protected_of(hierarchy, protected, n)
             )
         ]
         cuts = propose_cuts(items, balance.expenditure_m3 - balance.revenue_m3)
     return AccountingView(
-        balance, check_sector_equals_source(by_sector(spent), by_source(spent)), cuts
+        balance,
+        check_sector_equals_source(by_sector(spent), by_source(spent)),
+        cuts,
+        revenue_basis=basis,
+        revenue_by_source=revenue,
+        expenditure_by_source=by_source(spent),
+        structure=check_source_structure(revenue, by_source(spent)),
+        inflow=inflow,
+        non_conventional_factor=factor,
+        inflow_factor=inflow_factor,
+        records=records,
     )
 
 
@@ -99,20 +151,27 @@ def protected_of(
     return total
 
 
-def area_year(book: YearLedger, node_id: int, as_of: datetime) -> AreaYear:
-    """A node's budget year as an area of the appendix tables: its own budget by
-    source is the revenue, what it hands down (its own cells, for a leaf) the
-    expenditure. Traded and transferred water bought in fill 买入指标 and 调入水量;
-    what leaves the region is not recorded, so 卖出指标 and 调出水量 stay blank."""
+def area_year(
+    book: YearLedger,
+    node_id: int,
+    as_of: datetime,
+    records: Sequence[RevenueRecord] = (),
+) -> AreaYear:
+    """A node's budget year as an area of the appendix tables: its recorded
+    revenue by source (its own budget by source when nothing is recorded, see
+    ``revenue_of``), what it hands down (its own cells, for a leaf) the
+    expenditure. Both in full, non-conventional water included. Traded and
+    transferred water bought in fill 买入指标 and 调入水量; what leaves the
+    region is not recorded, so 卖出指标 and 调出水量 stay blank."""
     own = book.allocation(node_id, as_of)
     kids = book.hierarchy.children[node_id]
     spent = add_allocations(book.allocation(c, as_of) for c in kids) if kids else own
-    revenue = by_source(own)
+    _, revenue = revenue_of([r for r in records if r.node_id == node_id], by_source(own))
     node = book.hierarchy.nodes[node_id]
     return AreaYear(
         node.name,
         node.code,
-        revenue,
+        dict(revenue),
         spent,
         traded_in_m3=revenue.get(Source.TRADED, ZERO),
         transferred_in_m3=revenue.get(Source.TRANSFERRED, ZERO),
@@ -124,7 +183,8 @@ def county_table_of(
 ) -> AccountingTable:
     """宁夏 附录 A for a node (a county, or any node read as one)."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
-    return county_table(area_year(book, node_id, as_of))
+    records = repo.revenue_records(conn, year=year, node_id=node_id)
+    return county_table(area_year(book, node_id, as_of, records))
 
 
 def region_table_of(
@@ -139,11 +199,14 @@ def region_table_of(
     """宁夏 附录 B for a node: its children as the first level (地市) and, with
     ``depth=2``, their children as the second (县区), as the seed lays them out."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
+    records = repo.revenue_records(conn, year=year)
     parts = [
         RegionPart(
-            area_year(book, child, as_of),
-            [area_year(book, g, as_of) for g in hierarchy.children[child]] if depth > 1 else [],
+            area_year(book, child, as_of, records),
+            [area_year(book, g, as_of, records) for g in hierarchy.children[child]]
+            if depth > 1
+            else [],
         )
         for child in hierarchy.children[node_id]
     ]
-    return region_table(area_year(book, node_id, as_of), parts)
+    return region_table(area_year(book, node_id, as_of, records), parts)

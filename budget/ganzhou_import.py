@@ -157,4 +157,19 @@ def parse_ganzhou(
     found += sector_structure(manifest, problems)
     if problems:
         raise ImportFormatError(problems)
-    return ImportPlan(year, district, tuple(nodes), tuple(issues), tuple(found), factor)
+    # The stated district total is the control figure handed down (甘州 1.(1)①), split
+    # surface/ground: the district's revenue. The seed gives no available reclaimed water.
+    revenue = {
+        Source.LOCAL_SURFACE: from_10k_m3(stated["local_surface"]),
+        Source.GROUNDWATER: from_10k_m3(stated["groundwater"]),
+    }
+    return ImportPlan(
+        year,
+        district,
+        tuple(nodes),
+        tuple(issues),
+        tuple(found),
+        factor,
+        revenue,
+        f"{district_name} {year} 区级水预算分配 全区 (stated district total, control figure)",
+    )

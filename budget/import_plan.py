@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from budget.hierarchy import NodeLevel
@@ -61,6 +61,9 @@ class ImportPlan:
     issues: tuple[IssueLine, ...]
     discrepancies: tuple[Discrepancy, ...]
     non_conventional_factor: Decimal
+    # The district's revenue (宁夏 5, forecast basis) where the source gives it, m³ by source.
+    revenue: Mapping[Source, Decimal] = field(default_factory=dict)
+    revenue_reference: str = ""
 
 
 def parse_number(text: str, where: str, problems: list[str], *, blank_ok: bool) -> Decimal | None:

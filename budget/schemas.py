@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -143,10 +143,36 @@ class KeptOut(BaseModel):
     reason: str
 
 
+class InflowDeviationOut(BaseModel):
+    """宁夏 7.4.3 a): the newest updated inflow against the newest forecast."""
+
+    forecast_m3: Volume
+    updated_m3: Volume
+    deviation: Decimal | None = Field(description="(updated − forecast) / forecast")
+    by_source_kind: dict[str, Decimal | None] = Field(
+        description="deviation per 4.3.1 source kind; null: no forecast for the kind"
+    )
+    triggered: bool = Field(description="beyond ±15 %: dynamic adjustment of the budget")
+    findings: list[FindingOut]
+
+
 class AccountingOut(BaseModel):
     revenue_m3: Volume
     expenditure_m3: Volume
     deviation: Decimal | None
+    revenue_basis: Literal["forecast", "updated", "issued_budget"] = Field(
+        description="which revenue the balance used: the newest updated inflow, else the "
+        "newest forecast, else (nothing recorded) the node's own issued budget"
+    )
+    revenue_by_source: dict[Source, Volume] = Field(
+        description="as counted: non-conventional water at the year's factor, × inflow_factor"
+    )
+    expenditure_by_source: dict[Source, Volume]
+    non_conventional_factor: Decimal
+    inflow_factor: Decimal
+    dynamic_adjustment: InflowDeviationOut | None = Field(
+        description="null unless both a forecast and an updated revenue are recorded"
+    )
     findings: list[FindingOut]
     cuts: list[CutOut] | None
     remaining_shortfall_m3: Volume | None
@@ -177,6 +203,42 @@ class ProtectedOut(BaseModel):
     recorded: bool = Field(description="false: nothing recorded for the node itself (zeros)")
     recorded_by: str | None
     recorded_at: datetime | None
+
+
+class RevenueIn(Strict):
+    """Available water of a node and budget year by source (宁夏 5, 4.3.1), in m³."""
+
+    year: int = Field(ge=2000, le=2100)
+    basis: Literal["forecast", "updated"] = Field(
+        default="forecast",
+        description="forecast: the cap handed down plus the forecast inflow; updated: an "
+        "actual or updated inflow during the year (compared with the forecast, 7.4.3 a)",
+    )
+    volumes: dict[Source, Annotated[Volume, Field(ge=0, max_digits=16, decimal_places=3)]] = Field(
+        min_length=1, description="m³ by source; a source left out is 0"
+    )
+    reference: str = Field(default="", description="the document the figures come from")
+
+
+class RevenueRecordOut(BaseModel):
+    record_id: int
+    node_id: int
+    year: int
+    basis: str
+    volumes: dict[Source, Volume]
+    total_m3: Volume
+    reference: str
+    recorded_by: str
+    recorded_at: datetime | None
+
+
+class RevenueOut(BaseModel):
+    node_id: int
+    year: int
+    forecast: RevenueRecordOut | None = Field(description="the newest forecast record")
+    updated: RevenueRecordOut | None = Field(description="the newest updated-inflow record")
+    dynamic_adjustment: InflowDeviationOut | None
+    history: list[RevenueRecordOut] = Field(description="every record, oldest first")
 
 
 class ImportIn(Strict):

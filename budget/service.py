@@ -16,6 +16,7 @@ from budget.import_plan import ImportPlan
 from budget.kinds import Sector, Source
 from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations
 from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.revenue import RevenueBasis
 from budget.rules import ControlFigure, counted_total
 from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
 
@@ -181,7 +182,8 @@ def apply_import(
     now: datetime,
     discrepancies: list[dict[str, Any]],
 ) -> int:
-    """Create the plan's nodes and issue its volumes, approved, from 1 January; all or nothing."""
+    """Create the plan's nodes and issue its volumes, approved, from 1 January, and
+    record the district's revenue where the plan gives it; all or nothing."""
     repo.lock_year(conn, year=plan.year)
     hierarchy = repo.load_hierarchy(conn)
     taken = [s.code for s in (plan.district, *plan.nodes) if hierarchy.by_code(s.code)]
@@ -209,6 +211,16 @@ def apply_import(
         figure=ControlFigure(district_id, plan.year, stated),
         reference=f"import {import_id}: stated district total",
     )
+    if plan.revenue:
+        repo.record_revenue(
+            conn,
+            node_id=district_id,
+            year=plan.year,
+            basis=RevenueBasis.FORECAST,
+            volumes=plan.revenue,
+            reference=f"import {import_id}: {plan.revenue_reference}",
+            by=by,
+        )
     book = load_year(conn, year=plan.year)
     start, _ = year_bounds(plan.year)
     candidates = [

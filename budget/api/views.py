@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from budget import schemas as s
+from budget.accounting import Finding
 from budget.accounting_service import AccountingView
 from budget.accounting_tables import AccountingTable
 from budget.import_plan import Discrepancy
 from budget.ledger import by_sector, by_source, total
 from budget.repository import StoredEntry
+from budget.revenue import (
+    InflowDeviation,
+    RevenueBasis,
+    RevenueRecord,
+    check_inflow_deviation,
+    latest,
+)
 from budget.service import BudgetView
 from budget.year_ledger import RuleError
 
@@ -70,17 +79,70 @@ def budget_out(view: BudgetView, known_at: datetime | None) -> s.BudgetOut:
     )
 
 
+def findings_out(findings: Iterable[Finding]) -> list[s.FindingOut]:
+    return [s.FindingOut(check=f.check, message=f.message, amount_m3=f.amount_m3) for f in findings]
+
+
+def inflow_out(inflow: InflowDeviation | None) -> s.InflowDeviationOut | None:
+    if inflow is None:
+        return None
+    return s.InflowDeviationOut(
+        forecast_m3=inflow.forecast_m3,
+        updated_m3=inflow.updated_m3,
+        deviation=inflow.deviation,
+        by_source_kind={k.value: v for k, v in inflow.by_family.items()},
+        triggered=inflow.triggered,
+        findings=findings_out(inflow.findings),
+    )
+
+
+def revenue_record_out(record: RevenueRecord) -> s.RevenueRecordOut:
+    return s.RevenueRecordOut(
+        record_id=record.record_id,
+        node_id=record.node_id,
+        year=record.year,
+        basis=record.basis.value,
+        volumes=dict(record.volumes),
+        total_m3=record.total_m3,
+        reference=record.reference,
+        recorded_by=record.recorded_by,
+        recorded_at=record.recorded_at,
+    )
+
+
+def revenue_out(node_id: int, year: int, records: Sequence[RevenueRecord]) -> s.RevenueOut:
+    forecast = latest(records, RevenueBasis.FORECAST)
+    updated = latest(records, RevenueBasis.UPDATED)
+    return s.RevenueOut(
+        node_id=node_id,
+        year=year,
+        forecast=revenue_record_out(forecast) if forecast else None,
+        updated=revenue_record_out(updated) if updated else None,
+        dynamic_adjustment=inflow_out(
+            check_inflow_deviation(forecast.volumes, updated.volumes)
+            if forecast and updated
+            else None
+        ),
+        history=[revenue_record_out(r) for r in records],
+    )
+
+
 def accounting_out(view: AccountingView) -> s.AccountingOut:
     b = view.balance
     whole = {item for item, _ in view.cuts.untouched} if view.cuts else set()
-    findings = [*b.findings, *view.consistency]
+    inflow = view.inflow.findings if view.inflow else ()
+    findings = [*b.findings, *view.structure, *view.consistency, *inflow]
     return s.AccountingOut(
         revenue_m3=b.revenue_m3,
         expenditure_m3=b.expenditure_m3,
         deviation=b.deviation,
-        findings=[
-            s.FindingOut(check=f.check, message=f.message, amount_m3=f.amount_m3) for f in findings
-        ],
+        revenue_basis=view.revenue_basis,
+        revenue_by_source=dict(view.revenue_by_source),
+        expenditure_by_source=dict(view.expenditure_by_source),
+        non_conventional_factor=view.non_conventional_factor,
+        inflow_factor=view.inflow_factor,
+        dynamic_adjustment=inflow_out(view.inflow),
+        findings=findings_out(findings),
         cuts=None
         if view.cuts is None
         else [

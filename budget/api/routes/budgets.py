@@ -48,7 +48,8 @@ def get_budget(
 @router.get(
     "/nodes/{node_id}/accounting",
     response_model=s.AccountingOut,
-    summary="宁夏 7.1.1 balance, 6.5.3 consistency and the 7.1.2 cut list",
+    summary="宁夏 7.1.1 balance of the recorded revenue against the expenditure, 6.5.3 "
+    "consistency, the 7.1.2 cut list and the 7.4.3 a) inflow check",
 )
 def get_accounting(
     node_id: int,
@@ -61,8 +62,8 @@ def get_accounting(
         Query(
             gt=0,
             le=2,
-            description="what-if of 宁夏 7.4.3 a): scale the revenue (e.g. 0.85 = inflow 15 % "
-            "below forecast); default 1",
+            description="what-if of 宁夏 7.4.3 a) on top of the recorded revenue: scale it "
+            "(e.g. 0.85 = inflow 15 % below forecast); default 1",
         ),
     ] = Decimal(1),
 ) -> s.AccountingOut:
