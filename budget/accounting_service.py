@@ -41,7 +41,7 @@ from budget.revenue import (
     latest,
 )
 from budget.service import load_year
-from budget.units import ZERO
+from budget.units import ZERO, m3
 from budget.year_ledger import YearLedger
 
 
@@ -93,8 +93,8 @@ def accounting(
 
     ``inflow_factor`` scales the revenue for a what-if of 7.4.3 a) (来水与预测值
     偏差, 丰增枯减): 0.85 asks "what if inflow is 15 % below the forecast?".
-    A recorded ``updated`` inflow is compared with the ``forecast``; beyond
-    ±15 % the response flags a dynamic adjustment (7.4.3 a)."""
+    A recorded ``updated`` inflow (× the what-if) is compared with the
+    ``forecast``; beyond ±15 % the response flags a dynamic adjustment (7.4.3 a)."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
     factor = book.policy.non_conventional_factor
     records = tuple(repo.revenue_records(conn, year=year, node_id=node_id))
@@ -106,13 +106,7 @@ def accounting(
     ]
     spent = add_allocations(cells for _, cells in lines)
     balance = check_balance(revenue, by_sector(spent))
-    forecast = latest(records, RevenueBasis.FORECAST)
-    updated = latest(records, RevenueBasis.UPDATED)
-    inflow = (
-        check_inflow_deviation(forecast.volumes, updated.volumes)
-        if forecast is not None and updated is not None
-        else None
-    )
+    inflow = inflow_check(records, inflow_factor)
     cuts = None
     if balance.revenue_m3 < balance.expenditure_m3:
         protected = repo.protected_volumes(conn, year=year)
@@ -136,6 +130,23 @@ def accounting(
         non_conventional_factor=factor,
         inflow_factor=inflow_factor,
         records=records,
+    )
+
+
+def inflow_check(
+    records: Sequence[RevenueRecord], inflow_factor: Decimal = Decimal(1)
+) -> InflowDeviation | None:
+    """7.4.3 a) against the newest forecast: the newest updated inflow — scaled by
+    the what-if, which alone (without an updated record) also asks "would this
+    trigger a dynamic adjustment?". None without a forecast, or with nothing to
+    compare it with."""
+    forecast = latest(records, RevenueBasis.FORECAST)
+    updated = latest(records, RevenueBasis.UPDATED)
+    if forecast is None or (updated is None and inflow_factor == 1):
+        return None
+    inflow = (updated or forecast).volumes
+    return check_inflow_deviation(
+        forecast.volumes, {s: m3(v * inflow_factor) for s, v in inflow.items()}
     )
 
 

@@ -171,7 +171,8 @@ class AccountingOut(BaseModel):
     non_conventional_factor: Decimal
     inflow_factor: Decimal
     dynamic_adjustment: InflowDeviationOut | None = Field(
-        description="null unless both a forecast and an updated revenue are recorded"
+        description="7.4.3 a): the newest updated revenue (× inflow_factor) against the newest "
+        "forecast; with a forecast only, the what-if alone; null when there is nothing to compare"
     )
     findings: list[FindingOut]
     cuts: list[CutOut] | None

@@ -116,9 +116,13 @@ def test_accounting_balances_the_recorded_revenue_against_the_expenditure(client
     assert sum(float(v) for v in cuts.values()) == 200  # ecology first (7.1.2 a)
     assert ("a", "domestic.urban") not in cuts
     assert short["remaining_shortfall_m3"] == "0.000"
+    assert short["dynamic_adjustment"] is None  # a forecast only, no what-if
     what_if = accounting(client, district, inflow_factor="0.5")
     assert what_if["revenue_m3"] == "350.000"  # the what-if scales the recorded revenue
     assert what_if["inflow_factor"] == "0.5"
+    assert what_if["dynamic_adjustment"]["triggered"] is True
+    edge = accounting(client, district, inflow_factor="0.85")
+    assert edge["dynamic_adjustment"]["triggered"] is False  # exactly 15 % is not beyond
 
 
 def test_an_updated_inflow_beyond_fifteen_percent_flags_a_dynamic_adjustment(
@@ -140,6 +144,9 @@ def test_an_updated_inflow_beyond_fifteen_percent_flags_a_dynamic_adjustment(
     assert "7.4.3 a) inflow within ±15% of forecast" in {f["check"] for f in beyond["findings"]}
     assert beyond["cuts"] is not None  # 800 available for 900 handed down
     assert get_revenue(client, district).json()["dynamic_adjustment"]["triggered"] is True
+    rain = accounting(client, district, inflow_factor="1.1")  # 880 m³: back within ±15 %
+    assert rain["revenue_m3"] == "880.000"
+    assert rain["dynamic_adjustment"]["triggered"] is False
 
 
 def test_the_ganzhou_demo_records_the_district_revenue(client):
