@@ -7,18 +7,12 @@ from datetime import datetime
 
 from budget import schemas as s
 from budget.accounting import Finding
-from budget.accounting_service import AccountingView
+from budget.accounting_service import AccountingView, inflow_check
 from budget.accounting_tables import AccountingTable
 from budget.import_plan import Discrepancy
 from budget.ledger import by_sector, by_source, total
 from budget.repository import StoredEntry
-from budget.revenue import (
-    InflowDeviation,
-    RevenueBasis,
-    RevenueRecord,
-    check_inflow_deviation,
-    latest,
-)
+from budget.revenue import InflowDeviation, RevenueBasis, RevenueRecord, latest
 from budget.service import BudgetView
 from budget.year_ledger import RuleError
 
@@ -118,11 +112,7 @@ def revenue_out(node_id: int, year: int, records: Sequence[RevenueRecord]) -> s.
         year=year,
         forecast=revenue_record_out(forecast) if forecast else None,
         updated=revenue_record_out(updated) if updated else None,
-        dynamic_adjustment=inflow_out(
-            check_inflow_deviation(forecast.volumes, updated.volumes)
-            if forecast and updated
-            else None
-        ),
+        dynamic_adjustment=inflow_out(inflow_check(records)),
         history=[revenue_record_out(r) for r in records],
     )
 

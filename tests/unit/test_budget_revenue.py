@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from budget.accounting import check_balance
+from budget.accounting_service import inflow_check, revenue_of
 from budget.ganzhou_files import load_import
 from budget.kinds import Sector, Source, SourceFamily
 from budget.revenue import (
@@ -121,3 +122,26 @@ def test_the_ganzhou_import_carries_the_district_control_figure_as_revenue():
     assert plan.revenue == {SW: D("429340000.000"), GW: D("259660000.000")}
     assert sum(plan.revenue.values()) == D(689_000_000)
     assert "甘州区 2024" in plan.revenue_reference
+
+
+def test_the_balance_takes_the_updated_inflow_else_the_forecast_else_the_issued_budget():
+    issued = {GW: D(900)}
+    assert revenue_of([], issued) == ("issued_budget", issued)
+    forecast = record(1, RevenueBasis.FORECAST, groundwater=1000)
+    assert revenue_of([forecast], issued) == ("forecast", {GW: D(1000)})
+    updated = record(2, RevenueBasis.UPDATED, groundwater=700)
+    assert revenue_of([updated, forecast], issued) == ("updated", {GW: D(700)})
+
+
+def test_the_what_if_is_checked_against_the_forecast():
+    forecast = record(1, RevenueBasis.FORECAST, groundwater=1000)
+    assert inflow_check([forecast]) is None
+    assert inflow_check([]) is None
+    what_if = inflow_check([forecast], D("0.8"))
+    assert what_if is not None
+    assert what_if.triggered
+    updated = record(2, RevenueBasis.UPDATED, groundwater=800)
+    recovered = inflow_check([forecast, updated], D("1.1"))
+    assert recovered is not None
+    assert recovered.updated_m3 == 880
+    assert not recovered.triggered
