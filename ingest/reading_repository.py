@@ -50,7 +50,7 @@ def lock_meters(conn: Conn, meter_ids: Iterable[str]) -> None:
     keys = sorted(set(meter_ids))
     if keys:
         conn.execute("SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended(m, 0) AS k "
-                     "FROM unnest(%s::text[]) AS m ORDER BY 1) AS ordered", (keys,))
+                     "FROM unnest(%b::text[]) AS m ORDER BY 1) AS ordered", (keys,))
 
 
 def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResult:
@@ -79,7 +79,7 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
         if batch.statuses:
             cur = conn.execute(
                 "INSERT INTO device_status (device_id, ts, online, alarms) "
-                "SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[], %s::int[]) "
+                "SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::boolean[], %b::int[]) "
                 "ON CONFLICT DO NOTHING",
                 ([s.device_id for s in batch.statuses], [s.ts for s in batch.statuses],
                  [s.online for s in batch.statuses], [s.alarms for s in batch.statuses]))
@@ -159,8 +159,8 @@ def _fetch_context(conn: Conn, new: dict[str, set[datetime]]) -> dict[str, list[
     meters = list(new)
     k = context_size()
     found = conn.execute(
-        "SELECT b.meter_id, r.ts, r.value FROM unnest(%s::text[], %s::timestamptz[], "
-        "%s::timestamptz[]) AS b(meter_id, lo, hi) CROSS JOIN LATERAL ("
+        "SELECT b.meter_id, r.ts, r.value FROM unnest(%b::text[], %b::timestamptz[], "
+        "%b::timestamptz[]) AS b(meter_id, lo, hi) CROSS JOIN LATERAL ("
         " (SELECT ts, value FROM register_readings WHERE meter_id = b.meter_id AND ts < b.lo"
         "  ORDER BY ts DESC LIMIT %s)"
         " UNION ALL (SELECT ts, value FROM register_readings WHERE meter_id = b.meter_id"
@@ -194,13 +194,13 @@ def _insert_sessions(conn: Conn, batch: IngestBatch, registry: Registry, result:
     s = [m.session for m in batch.sessions]
     inserted = conn.execute(
         "INSERT INTO card_sessions (meter_id, session_id, card_id, holder, started_at, ended_at, "
-        "volume_m3, kwh, balance_m3) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-        "%s::text[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::float8[], "
-        "%s::float8[]) ON CONFLICT DO NOTHING RETURNING meter_id, session_id",
+        "volume_m3, kwh, balance_m3) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
+        "%b::text[], %b::timestamptz[], %b::timestamptz[], %b::float8[], %b::float8[], "
+        "%b::float8[]) ON CONFLICT DO NOTHING RETURNING meter_id, session_id",
         ([m.meter.meter_id for m in batch.sessions], [x.session_id for x in s],
          [x.card_id for x in s], [x.holder for x in s], [x.started_at for x in s],
-         [x.ended_at for x in s], [x.volume_m3 for x in s], [x.kwh for x in s],
-         [x.balance_m3 for x in s])).fetchall()
+         [x.ended_at for x in s], _floats(x.volume_m3 for x in s), _floats(x.kwh for x in s),
+         _floats(x.balance_m3 for x in s))).fetchall()
     keys = {(str(m), str(sid)) for m, sid in inserted}
     result.sessions_new = len(keys)
     if len(keys) < len(batch.sessions):
@@ -219,7 +219,7 @@ def _conflicting_sessions(conn: Conn, resent: Sequence[MeterSession]) -> list[De
     """A session reported again with other figures: the stored one stays, and it is said."""
     stored = {(str(r[0]), str(r[1])): r[2:] for r in conn.execute(
         "SELECT meter_id, session_id, started_at, ended_at, volume_m3, kwh FROM card_sessions "
-        "WHERE (meter_id, session_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        "WHERE (meter_id, session_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
         ([m.meter.meter_id for m in resent], [m.session.session_id for m in resent]))}
     letters = []
     for item in resent:
@@ -249,13 +249,20 @@ def _consumption_tuple(row: ConsumptionRow) -> tuple[object, ...]:
             row.session_id)
 
 
+def _floats(values: Iterable[float | int | None]) -> list[float | None]:
+    """A float8 array parameter: binary arrays take one Python type, so no int among floats."""
+    return [None if v is None else float(v) for v in values]
+
+
 def upsert_consumption(conn: Conn, rows: Sequence[ConsumptionRow]) -> None:
     """Insert or revise consumption rows (recomputed intervals, restatements)."""
     if not rows:
         return
     columns = ", ".join(CONSUMPTION_COLUMNS)
-    arrays = [list(column) for column in zip(*map(_consumption_tuple, rows), strict=True)]
-    casts = ", ".join(f"%s::{t}[]" for t in CONSUMPTION_TYPES)
+    arrays = [_floats(column) if t == "float8" else list(column) for t, column in
+              zip(CONSUMPTION_TYPES, zip(*map(_consumption_tuple, rows), strict=True),
+                  strict=True)]
+    casts = ", ".join(f"%b::{t}[]" for t in CONSUMPTION_TYPES)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CONSUMPTION_COLUMNS[2:])
     conn.execute(f"INSERT INTO consumption ({columns}) SELECT * FROM unnest({casts}) "
                  f"ON CONFLICT (meter_id, ts_end, session_id) DO UPDATE SET {updates}, "
@@ -267,8 +274,8 @@ def insert_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
         return 0
     cur = conn.execute(
         "INSERT INTO dead_letters (topic, payload, payload_sha256, element, reason, detail) "
-        "SELECT * FROM unnest(%s::text[], %s::bytea[], %s::bytea[], %s::int[], %s::text[], "
-        "%s::text[]) ON CONFLICT DO NOTHING",
+        "SELECT * FROM unnest(%b::text[], %b::bytea[], %b::bytea[], %b::int[], %b::text[], "
+        "%b::text[]) ON CONFLICT DO NOTHING",
         ([d.topic for d in letters], [d.payload for d in letters],
          [hashlib.sha256(d.payload).digest() for d in letters], [d.element for d in letters],
          [d.reason for d in letters], [d.detail for d in letters]))
