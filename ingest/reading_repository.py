@@ -263,10 +263,16 @@ def upsert_consumption(conn: Conn, rows: Sequence[ConsumptionRow]) -> None:
               zip(CONSUMPTION_TYPES, zip(*map(_consumption_tuple, rows), strict=True),
                   strict=True)]
     casts = ", ".join(f"%b::{t}[]" for t in CONSUMPTION_TYPES)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CONSUMPTION_COLUMNS[2:])
+    revisable = CONSUMPTION_COLUMNS[2:]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in revisable)
+    # A recomputed interval that comes out as stored is left alone (no new row version,
+    # derived_at keeps the time its figures were derived): most revised intervals are
+    # the ones just before a new reading, and they rarely change.
+    stored = ", ".join(f"consumption.{c}" for c in revisable)
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in revisable)
     conn.execute(f"INSERT INTO consumption ({columns}) SELECT * FROM unnest({casts}) "
                  f"ON CONFLICT (meter_id, ts_end, session_id) DO UPDATE SET {updates}, "
-                 f"derived_at = now()", arrays)
+                 f"derived_at = now() WHERE ({stored}) IS DISTINCT FROM ({incoming})", arrays)
 
 
 def insert_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
