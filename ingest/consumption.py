@@ -28,6 +28,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 TOLERANCE = 1.2  # rated capacity may be exceeded by 20% before a delta is impossible
 SLACK = 1.0  # one register unit of slack for resolution and rounding
@@ -36,8 +37,7 @@ DEPENDS_BEFORE = 3  # an interval depends on this many readings before its end�
 DEPENDS_AFTER = 2  # …and this many after it
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(NamedTuple):  # a named tuple: built per reading on the hot path
     ts: datetime
     value: float  # raw register value
 
@@ -51,8 +51,7 @@ class RegisterSpec:
     max_rate_per_h: float | None = None  # m³/h or kWh/h; None: no capacity check
 
 
-@dataclass(frozen=True, slots=True)
-class Interval:
+class Interval(NamedTuple):  # a named tuple: built per reading on the hot path
     ts_start: datetime
     ts_end: datetime
     delta: float  # m³ or kWh the register moved (what would count), after the multiplier
@@ -60,8 +59,7 @@ class Interval:
     quality: str | None  # None, 'rollover', 'bridged', or the quarantine reason
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):  # a named tuple: built per reading on the hot path
     delta: float
     ok: bool
     quality: str | None

@@ -73,7 +73,7 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
         if batch.sessions:
             fresh += _insert_sessions(conn, batch, registry, result, conflicts)
         _copy(conn, "consumption (" + ", ".join(CONSUMPTION_COLUMNS) + ")", CONSUMPTION_TYPES,
-              [_consumption_tuple(r) for r in fresh])
+              fresh)
         upsert_consumption(conn, revised)
         result.consumption_rows = len(rows)
         if batch.statuses:
@@ -244,9 +244,7 @@ def _session_consumption(meter: Meter, session: CardSession,
 
 
 def _consumption_tuple(row: ConsumptionRow) -> tuple[object, ...]:
-    return (row.meter_id, row.ts_end, row.ts_start, row.site_id, row.method, row.status,
-            row.quality, row.register_delta, row.kwh, row.coefficient, row.volume_m3,
-            row.session_id)
+    return row  # a named tuple whose fields are CONSUMPTION_COLUMNS, in that order
 
 
 def _floats(values: Iterable[float | int | None]) -> list[float | None]:

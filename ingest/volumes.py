@@ -10,16 +10,15 @@ gates). A converted interval with no coefficient on record is quarantined as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from ingest.consumption import Interval, RegisterSpec, coefficient_at, plausible
 from ingest.contract import CardSession
 from ingest.registry import Meter
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumptionRow:
+class ConsumptionRow(NamedTuple):  # fields in the consumption COPY's column order
     meter_id: str
     ts_end: datetime
     ts_start: datetime
@@ -63,8 +62,8 @@ def session_row(meter: Meter, session: CardSession, spec: RegisterSpec,
                 coefficients: Sequence[tuple[datetime, float]],
                 rated_m3h: float | None) -> ConsumptionRow:
     """A card session's volume: as reported, else its kWh converted."""
-    return replace(_session_volume(meter, session, spec, coefficients, rated_m3h),
-                   session_id=session.session_id)
+    return _session_volume(meter, session, spec, coefficients, rated_m3h)._replace(
+        session_id=session.session_id)
 
 
 def _session_volume(meter: Meter, session: CardSession, spec: RegisterSpec,

@@ -131,3 +131,10 @@ def test_any_arrival_order_gives_the_same_intervals(steps: list[int], seed: int,
     random.Random(seed).shuffle(order)
     batches = [order[i:i + batch] for i in range(0, len(order), batch)]
     assert incremental(points, batches, WELL) == full
+
+
+def test_consumption_rows_are_in_the_copy_column_order() -> None:
+    from ingest.reading_repository import CONSUMPTION_COLUMNS
+    from ingest.volumes import ConsumptionRow
+
+    assert ConsumptionRow._fields == CONSUMPTION_COLUMNS
