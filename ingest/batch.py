@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from ingest.contract import (
@@ -42,8 +43,7 @@ class DeadLetter:
     element: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MeterReading:
+class MeterReading(NamedTuple):  # a named tuple: one per reading on the hot path
     meter: Meter
     ts: datetime
     value: float

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -39,9 +39,11 @@ class Channel(StrEnum):
     STATUS = "status"
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterReading:
-    """A cumulative register value: m³ for a flow meter, kWh for a power meter."""
+class RegisterReading(NamedTuple):
+    """A cumulative register value: m³ for a flow meter, kWh for a power meter.
+
+    A named tuple, not a frozen dataclass: one is built per reading on the hot path.
+    """
 
     device_id: str
     channel: Channel  # FLOW or POWER
