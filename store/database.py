@@ -64,10 +64,15 @@ def drop_database(admin_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def timescaledb_installable(admin_url: str) -> bool:
-    """The extension is installed on the server and preloaded."""
-    with psycopg.connect(admin_url) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_available_extensions "
-                           "WHERE name = 'timescaledb'").fetchone()
-        preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+def timescaledb_usable(conn: psycopg.Connection[Any]) -> bool:
+    """The extension is installed on this connection's server and preloaded."""
+    row = conn.execute("SELECT count(*) FROM pg_available_extensions "
+                       "WHERE name = 'timescaledb'").fetchone()
+    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
     return bool(row and row[0]) and "timescaledb" in str(preload[0] if preload else "")
+
+
+def timescaledb_installable(admin_url: str) -> bool:
+    """The extension is installed on the server of ``admin_url`` and preloaded."""
+    with psycopg.connect(admin_url) as conn:
+        return timescaledb_usable(conn)

@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from store.database import timescaledb_usable
+
 log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 LOCK_KEY = 7_411_977  # advisory lock: one migrator at a time
@@ -48,11 +50,7 @@ class TimescaleUnavailableError(RuntimeError):
 def _enable_timescaledb(conn: psycopg.Connection[Any], mode: str) -> bool:
     if mode == "off":
         return False
-    row = conn.execute(
-        "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
-    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
-    usable = bool(row and row[0]) and "timescaledb" in str(preload[0] if preload else "")
-    if not usable:
+    if not timescaledb_usable(conn):
         if mode == "on":
             raise TimescaleUnavailableError(
                 "TimescaleDB is required (WATERBUDGET_TIMESCALEDB=on) but is not installed and "
