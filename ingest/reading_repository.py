@@ -1,34 +1,61 @@
 """SQL for the reading path: one transaction per batch of messages.
 
-Idempotent: readings, card sessions and statuses are inserted on their natural
-keys with ON CONFLICT DO NOTHING, so redelivered, duplicated and replayed
-messages change nothing; consumption is recomputed only around readings that
-were actually new, and upserted, so the same readings always give the same rows.
-Concurrent writers (several ingest processes in one shared subscription) take a
-transaction-scoped advisory lock per meter before touching its readings.
+A register reading is stored with the figures of the interval that ends at it
+(migration 100), so a new reading is one row: its value and its water use.
+
+* Idempotent: readings, card sessions and statuses are keyed (meter+time,
+  meter+session, device+time). Each meter's stored readings around the new ones
+  are read first, under a transaction-scoped advisory lock per meter (every
+  writer of readings takes it, so several ingest processes in one shared
+  subscription stay correct): a reading already stored is a duplicate and
+  changes nothing, or — with another value — a conflicting duplicate that keeps
+  the stored value and is dead-lettered.
+* Order-independent: intervals are recomputed around the new readings with the
+  pure rules of ``ingest.consumption``; new readings go in by binary COPY with
+  their interval, stored readings whose interval the new ones changed are
+  updated, and only where a figure actually changed.
+* A lone ingest process (no shared subscription) holds the ingest lock
+  exclusively and keeps each meter's last readings (``RegisterTails``): readings
+  that come after them need no context from the database.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-import psycopg
-
-from ingest.batch import DeadLetter, IngestBatch, MeterReading, MeterSession
-from ingest.consumption import Point, context_size, derive_intervals, recompute
-from ingest.contract import CardSession
+from ingest.batch import DeadLetter, IngestBatch, MeterReading
+from ingest.bulk_sql import Conn, columns_of, copy_rows
+from ingest.consumption import Interval, Point, context_size, derive_intervals, recompute
+from ingest.register_tails import RegisterTails
 from ingest.registry import Meter, Registry
-from ingest.volumes import ConsumptionRow, register_row, session_row
+from ingest.session_repository import insert_sessions
+from ingest.volumes import INTERVAL_COLUMNS, interval_figures
 
-Conn = psycopg.Connection[Any]
+__all__ = ["Conn", "WriteResult", "insert_dead_letters", "lock_meters", "rederive_meter",
+           "take_ingest_lock", "write_batch"]
 
-CONSUMPTION_COLUMNS = ("meter_id", "ts_end", "ts_start", "site_id", "method", "status", "quality",
-                       "register_delta", "kwh", "coefficient", "volume_m3", "session_id")
+INGEST_LOCK = 7_411_978  # session advisory lock: exclusive for a lone ingestor, else shared
+
+READING_COLUMNS = ("meter_id", "ts", "value", "flow_m3h", *INTERVAL_COLUMNS)
+READING_TYPES = ("text", "timestamptz", "float8", "float8", "timestamptz", "text", "text", "text",
+                 "text", "float8", "float8", "float8", "float8")
+READINGS_TARGET = "register_readings (" + ", ".join(READING_COLUMNS) + ")"
+NO_INTERVAL = (None,) * len(INTERVAL_COLUMNS)  # a meter's first reading ends no interval
+FIGURE_TYPES = READING_TYPES[4:]
+_SET_FIGURES = ", ".join(f"{c} = v.{c}" for c in INTERVAL_COLUMNS)
+_STORED = ", ".join(f"r.{c}" for c in INTERVAL_COLUMNS)
+_GIVEN = ", ".join(f"v.{c}" for c in INTERVAL_COLUMNS)
+UPDATE_FIGURES = (
+    f"UPDATE register_readings r SET {_SET_FIGURES}, derived_at = now() "
+    f"FROM unnest(%b::text[], %b::timestamptz[], "
+    + ", ".join(f"%b::{t}[]" for t in FIGURE_TYPES)
+    + f") AS v(meter_id, ts, {', '.join(INTERVAL_COLUMNS)}) "
+    f"WHERE r.meter_id = v.meter_id AND r.ts = v.ts AND ({_STORED}) IS DISTINCT FROM ({_GIVEN})")
+
+Figures = tuple[object, ...]
 
 
 @dataclass
@@ -37,13 +64,25 @@ class WriteResult:
     readings_duplicate: int = 0
     sessions_new: int = 0
     statuses_new: int = 0
-    consumption_rows: int = 0
+    consumption_rows: int = 0  # intervals written or revised
     dead_letters: int = 0
+    # per meter, its stored readings up to its latest, for RegisterTails once committed
+    tails: dict[str, list[Point]] = field(default_factory=dict)
 
 
-READING_TYPES = ("text", "timestamptz", "float8", "float8")
-CONSUMPTION_TYPES = ("text", "timestamptz", "timestamptz", "text", "text", "text", "text",
-                     "float8", "float8", "float8", "float8", "text")
+def take_ingest_lock(conn: Conn, *, exclusive: bool) -> bool:
+    """Session lock: one exclusive holder (a lone ingestor) or any number of shared ones.
+
+    A lone ingestor started while another ingests waits until that one ends
+    (a hot standby); processes of a shared subscription take it shared.
+    Returns False if it had to wait.
+    """
+    mode = "" if exclusive else "_shared"
+    row = conn.execute(f"SELECT pg_try_advisory_lock{mode}(%s)", (INGEST_LOCK,)).fetchone()
+    if row and row[0]:
+        return True
+    conn.execute(f"SELECT pg_advisory_lock{mode}(%s)", (INGEST_LOCK,))
+    return False
 
 
 def lock_meters(conn: Conn, meter_ids: Iterable[str]) -> None:
@@ -53,29 +92,24 @@ def lock_meters(conn: Conn, meter_ids: Iterable[str]) -> None:
                      "FROM unnest(%b::text[]) AS m ORDER BY 1) AS ordered", (keys,))
 
 
-def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResult:
-    """Write one batch in one transaction; the caller acknowledges after it returns."""
+def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
+                tails: RegisterTails | None = None) -> WriteResult:
+    """Write one batch in one transaction; the caller acknowledges after it returns.
+
+    ``tails``: only for the holder of the exclusive ingest lock, which passes
+    ``result.tails`` to ``tails.remember`` after this returns.
+    """
     result = WriteResult()
+    conflicts: list[DeadLetter] = []
     with conn.transaction():
         lock_meters(conn, [r.meter.meter_id for r in batch.registers]
                     + [s.meter.meter_id for s in batch.sessions])
-        rows: list[ConsumptionRow] = []
-        conflicts: list[DeadLetter] = []
-        new: dict[str, set[datetime]] = {}
+        if tails is not None:
+            _check_tails(conn, tails)
         if batch.registers:
-            new = _insert_readings(conn, batch.registers, conflicts, result)
-            rows += _recompute_around(conn, new, registry)
-        # An interval ending at a reading that was just inserted cannot exist yet (consumption
-        # rows only end at stored readings), nor can a new card session's: those go straight
-        # in by COPY; intervals revised around them are upserted.
-        fresh = [r for r in rows if r.ts_end in new.get(r.meter_id, ())]
-        revised = [r for r in rows if r.ts_end not in new.get(r.meter_id, ())]
+            _write_registers(conn, batch.registers, registry, conflicts, result, tails)
         if batch.sessions:
-            fresh += _insert_sessions(conn, batch, registry, result, conflicts)
-        _copy(conn, "consumption (" + ", ".join(CONSUMPTION_COLUMNS) + ")", CONSUMPTION_TYPES,
-              fresh)
-        upsert_consumption(conn, revised)
-        result.consumption_rows = len(rows)
+            result.sessions_new = insert_sessions(conn, batch.sessions, registry, conflicts)
         if batch.statuses:
             cur = conn.execute(
                 "INSERT INTO device_status (device_id, ts, online, alarms) "
@@ -88,64 +122,91 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
     return result
 
 
-def _copy(conn: Conn, target: str, types: Sequence[str],
-          rows: Sequence[Sequence[object]]) -> None:
-    if not rows:
-        return
-    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(list(types))
-        for row in rows:
-            copy.write_row(row)
+def _check_tails(conn: Conn, tails: RegisterTails) -> None:
+    """Registry changes move and add readings: tails from before one are dropped.
 
-
-def _insert_readings(conn: Conn, readings: Sequence[MeterReading], conflicts: list[DeadLetter],
-                     result: WriteResult) -> dict[str, set[datetime]]:
-    """Insert new readings; returns the times actually inserted, by meter.
-
-    Optimistic: one COPY straight into the table, in a savepoint. Only when a
-    reading is already stored (a redelivery, a replay) does the batch go the
-    slower way, through a staging table and ON CONFLICT DO NOTHING.
+    Read under the meter locks, which every registry change also takes, so a
+    change to these meters has committed by now and its version is seen.
     """
-    unique: dict[tuple[str, datetime], MeterReading] = {}
+    row = conn.execute("SELECT version FROM registry_version").fetchone()
+    version = int(row[0]) if row else 0
+    if tails.registry_version != version:
+        tails.forget()
+        tails.registry_version = version
+
+
+def _write_registers(conn: Conn, readings: Sequence[MeterReading], registry: Registry,
+                     conflicts: list[DeadLetter], result: WriteResult,
+                     tails: RegisterTails | None) -> None:
+    incoming: dict[str, dict[datetime, MeterReading]] = {}  # by meter id, then time
     for r in readings:
-        first = unique.setdefault((r.meter.meter_id, r.ts), r)
+        by_time = incoming.get(r.meter.meter_id)
+        if by_time is None:
+            by_time = incoming[r.meter.meter_id] = {}
+        first = by_time.setdefault(r.ts, r)
         if first is not r and first.value != r.value:
             conflicts.append(_conflict(r.meter.meter_id, r.ts, r.value, first.value))
-    rows = [(r.meter.meter_id, r.ts, r.value, r.flow_m3h) for r in unique.values()]
-    try:
-        with conn.transaction():
-            _copy(conn, "register_readings (meter_id, ts, value, flow_m3h)", READING_TYPES, rows)
-        inserted = [(meter_id, ts) for meter_id, ts, _, _ in rows]
-    except psycopg.errors.UniqueViolation:
-        inserted = _insert_readings_carefully(conn, rows, conflicts)
-    new: dict[str, set[datetime]] = defaultdict(set)
-    for meter_id, ts in inserted:
-        new[meter_id].add(ts)
-    result.readings_new = len(inserted)
-    result.readings_duplicate = len(readings) - len(inserted)
-    return new
+    stored: dict[str, list[Point]] = {}
+    if tails is not None:
+        for meter_id, by_time in incoming.items():
+            tail = tails.context_for(meter_id, Point(min(by_time), 0.0))
+            if tail is not None:
+                stored[meter_id] = tail
+    reaching_end = set(stored)  # these contexts end with the meter's latest reading
+    missing = {m: b for m, b in incoming.items() if m not in stored}
+    if missing:
+        fetched = _fetch_context(conn, missing)
+        k = context_size()
+        for meter_id, by_time in missing.items():
+            context = stored[meter_id] = fetched.get(meter_id, [])
+            if tails is not None:
+                latest_new = max(by_time)
+                if sum(1 for p in context if p.ts > latest_new) < k:
+                    reaching_end.add(meter_id)
+    new_rows: list[tuple[object, ...]] = []
+    revised: list[tuple[object, ...]] = []
+    for meter_id, by_time in incoming.items():
+        meter = next(iter(by_time.values())).meter
+        context = stored[meter_id]
+        known = {p.ts: p.value for p in context}
+        fresh = []
+        for ts, r in by_time.items():
+            value = known.get(ts)
+            if value is None:
+                fresh.append(r)
+            elif value != r.value:
+                conflicts.append(_conflict(meter.meter_id, ts, r.value, value))
+        if not fresh:
+            if meter_id in reaching_end:
+                result.tails[meter_id] = context
+            continue
+        points = sorted([*context, *(Point(r.ts, r.value) for r in fresh)])
+        if meter_id in reaching_end:
+            result.tails[meter_id] = points
+        coefficients = registry.coefficients.get(meter.site_id, [])
+        spec = registry.register_spec(meter)
+        intervals = {iv.ts_end: iv for iv in recompute(points, sorted(r.ts for r in fresh), spec)}
+        for r in fresh:
+            interval = intervals.pop(r.ts, None)
+            new_rows.append((meter.meter_id, r.ts, r.value, r.flow_m3h,
+                             *(NO_INTERVAL if interval is None
+                               else interval_figures(meter, interval, coefficients))))
+        if intervals:  # stored readings near the new ones: rewritten only if they change
+            stored_now = {iv.ts_end: iv for iv in derive_intervals(context, spec)}
+            revised += [(meter.meter_id, ts, *interval_figures(meter, iv, coefficients))
+                        for ts, iv in intervals.items() if stored_now.get(ts) != iv]
+    if new_rows:
+        copy_rows(conn, READINGS_TARGET, READING_TYPES, new_rows)
+    _update_figures(conn, revised)
+    result.readings_new = len(new_rows)
+    result.readings_duplicate = len(readings) - len(new_rows)
+    result.consumption_rows = len(new_rows) + len(revised)
 
 
-ReadingRow = tuple[str, datetime, float, float | None]
-
-
-def _insert_readings_carefully(conn: Conn, rows: Sequence[ReadingRow],
-                               conflicts: list[DeadLetter]) -> list[tuple[str, datetime]]:
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS staging_readings (meter_id text, "
-                 "ts timestamptz, value double precision, flow_m3h double precision) "
-                 "ON COMMIT DELETE ROWS")
-    _copy(conn, "staging_readings (meter_id, ts, value, flow_m3h)", READING_TYPES, rows)
-    inserted = conn.execute(
-        "INSERT INTO register_readings (meter_id, ts, value, flow_m3h) "
-        "SELECT meter_id, ts, value, flow_m3h FROM staging_readings "
-        "ON CONFLICT DO NOTHING RETURNING meter_id, ts").fetchall()
-    # Same meter and time as a stored reading, another value: kept out, and said so.
-    for meter_id, ts, value, stored in conn.execute(
-            "SELECT s.meter_id, s.ts, s.value, r.value FROM staging_readings s "
-            "JOIN register_readings r USING (meter_id, ts) WHERE r.value <> s.value"):
-        conflicts.append(_conflict(meter_id, ts, value, stored))
-    conn.execute("TRUNCATE staging_readings")
-    return [(str(m), ts) for m, ts in inserted]
+def _update_figures(conn: Conn, rows: Sequence[tuple[object, ...]]) -> None:
+    """Rewrite the interval figures of stored readings, where they changed."""
+    if rows:
+        conn.execute(UPDATE_FIGURES, columns_of(rows, ("text", "timestamptz", *FIGURE_TYPES)))
 
 
 def _conflict(meter_id: str, ts: datetime, value: float, stored: float) -> DeadLetter:
@@ -155,8 +216,11 @@ def _conflict(meter_id: str, ts: datetime, value: float, stored: float) -> DeadL
                       f"kept the stored value")
 
 
-def _fetch_context(conn: Conn, new: dict[str, set[datetime]]) -> dict[str, list[Point]]:
-    meters = list(new)
+def _fetch_context(conn: Conn, incoming: dict[str, dict[datetime, MeterReading]]
+                   ) -> dict[str, list[Point]]:
+    """Per meter: every stored reading within the new ones' span and k on each side."""
+    meters = list(incoming)
+    spans = [(min(by_time), max(by_time)) for by_time in incoming.values()]
     k = context_size()
     found = conn.execute(
         "SELECT b.meter_id, r.ts, r.value FROM unnest(%b::text[], %b::timestamptz[], "
@@ -167,110 +231,14 @@ def _fetch_context(conn: Conn, new: dict[str, set[datetime]]) -> dict[str, list[
         "  AND ts BETWEEN b.lo AND b.hi)"
         " UNION ALL (SELECT ts, value FROM register_readings WHERE meter_id = b.meter_id"
         "  AND ts > b.hi ORDER BY ts LIMIT %s)) AS r",
-        (meters, [min(new[m]) for m in meters], [max(new[m]) for m in meters], k, k)).fetchall()
-    points: dict[str, list[Point]] = defaultdict(list)
+        (meters, [lo for lo, _ in spans], [hi for _, hi in spans], k, k)).fetchall()
+    points: dict[str, list[Point]] = {}
     for meter_id, ts, value in found:
-        points[str(meter_id)].append(Point(ts, float(value)))
-    for series in points.values():
-        series.sort(key=lambda p: p.ts)
+        series = points.get(meter_id)
+        if series is None:
+            series = points[meter_id] = []
+        series.append(Point(ts, value))
     return points
-
-
-def _recompute_around(conn: Conn, new: dict[str, set[datetime]],
-                      registry: Registry) -> list[ConsumptionRow]:
-    if not new:
-        return []
-    rows = []
-    for meter_id, points in _fetch_context(conn, new).items():
-        meter = registry.meters[meter_id]
-        coefficients = registry.coefficients.get(meter.site_id, [])
-        for interval in recompute(points, sorted(new[meter_id]), registry.register_spec(meter)):
-            rows.append(register_row(meter, interval, coefficients))
-    return rows
-
-
-def _insert_sessions(conn: Conn, batch: IngestBatch, registry: Registry, result: WriteResult,
-                     conflicts: list[DeadLetter]) -> list[ConsumptionRow]:
-    s = [m.session for m in batch.sessions]
-    inserted = conn.execute(
-        "INSERT INTO card_sessions (meter_id, session_id, card_id, holder, started_at, ended_at, "
-        "volume_m3, kwh, balance_m3) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
-        "%b::text[], %b::timestamptz[], %b::timestamptz[], %b::float8[], %b::float8[], "
-        "%b::float8[]) ON CONFLICT DO NOTHING RETURNING meter_id, session_id",
-        ([m.meter.meter_id for m in batch.sessions], [x.session_id for x in s],
-         [x.card_id for x in s], [x.holder for x in s], [x.started_at for x in s],
-         [x.ended_at for x in s], _floats(x.volume_m3 for x in s), _floats(x.kwh for x in s),
-         _floats(x.balance_m3 for x in s))).fetchall()
-    keys = {(str(m), str(sid)) for m, sid in inserted}
-    result.sessions_new = len(keys)
-    if len(keys) < len(batch.sessions):
-        conflicts += _conflicting_sessions(conn, [m for m in batch.sessions
-                                                  if (m.meter.meter_id, m.session.session_id)
-                                                  not in keys])
-    rows = []
-    for item in batch.sessions:
-        if (item.meter.meter_id, item.session.session_id) in keys:
-            keys.discard((item.meter.meter_id, item.session.session_id))
-            rows.append(_session_consumption(item.meter, item.session, registry))
-    return rows
-
-
-def _conflicting_sessions(conn: Conn, resent: Sequence[MeterSession]) -> list[DeadLetter]:
-    """A session reported again with other figures: the stored one stays, and it is said."""
-    stored = {(str(r[0]), str(r[1])): r[2:] for r in conn.execute(
-        "SELECT meter_id, session_id, started_at, ended_at, volume_m3, kwh FROM card_sessions "
-        "WHERE (meter_id, session_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
-        ([m.meter.meter_id for m in resent], [m.session.session_id for m in resent]))}
-    letters = []
-    for item in resent:
-        s = item.session
-        known = stored.get((item.meter.meter_id, s.session_id))
-        if known is not None and tuple(known) != (s.started_at, s.ended_at, s.volume_m3, s.kwh):
-            letters.append(DeadLetter(
-                f"meter/{item.meter.meter_id}",
-                f'{{"session_id": "{s.session_id}", "volume_m3": {s.volume_m3}, '
-                f'"kwh": {s.kwh}}}'.encode(), "conflicting_duplicate",
-                f"card session {s.session_id} on {item.meter.meter_id} is stored as "
-                f"{known[2]} m³ / {known[3]} kWh from {known[0]} to {known[1]}; "
-                f"kept the stored one"))
-    return letters
-
-
-def _session_consumption(meter: Meter, session: CardSession,
-                         registry: Registry) -> ConsumptionRow:
-    site = registry.sites[meter.site_id]
-    return session_row(meter, session, registry.register_spec(meter),
-                       registry.coefficients.get(meter.site_id, []), site.rated_m3h)
-
-
-def _consumption_tuple(row: ConsumptionRow) -> tuple[object, ...]:
-    return row  # a named tuple whose fields are CONSUMPTION_COLUMNS, in that order
-
-
-def _floats(values: Iterable[float | int | None]) -> list[float | None]:
-    """A float8 array parameter: binary arrays take one Python type, so no int among floats."""
-    return [None if v is None else float(v) for v in values]
-
-
-def upsert_consumption(conn: Conn, rows: Sequence[ConsumptionRow]) -> None:
-    """Insert or revise consumption rows (recomputed intervals, restatements)."""
-    if not rows:
-        return
-    columns = ", ".join(CONSUMPTION_COLUMNS)
-    arrays = [_floats(column) if t == "float8" else list(column) for t, column in
-              zip(CONSUMPTION_TYPES, zip(*map(_consumption_tuple, rows), strict=True),
-                  strict=True)]
-    casts = ", ".join(f"%b::{t}[]" for t in CONSUMPTION_TYPES)
-    revisable = CONSUMPTION_COLUMNS[2:]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in revisable)
-    # A recomputed interval that comes out as stored is left alone (no new row version,
-    # derived_at keeps the time its figures were derived): most revised intervals are
-    # the ones just before a new reading, and they rarely change.
-    stored = ", ".join(f"consumption.{c}" for c in revisable)
-    incoming = ", ".join(f"EXCLUDED.{c}" for c in revisable)
-    conn.execute(f"INSERT INTO consumption ({columns}) SELECT * FROM unnest({casts}) "
-                 f"ON CONFLICT (meter_id, ts_end, session_id) DO UPDATE SET {updates}, "
-                 f"derived_at = now() WHERE ({stored}) IS DISTINCT FROM ({incoming})", arrays)
 
 
 def insert_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
@@ -287,9 +255,10 @@ def insert_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
 
 
 def rederive_meter(conn: Conn, registry: Registry, meter: Meter, since: datetime) -> int:
-    """Recompute a meter's register intervals ending at or after ``since`` from its readings.
+    """Recompute the intervals of a meter's readings at or after ``since``.
 
-    For restatements (a new coefficient, a back-dated replacement). Returns rows written.
+    For restatements (a new coefficient, a back-dated replacement, changed meter
+    parameters). Returns the number of readings whose figures were recomputed.
     """
     lock_meters(conn, [meter.meter_id])
     k = context_size()
@@ -299,10 +268,15 @@ def rederive_meter(conn: Conn, registry: Registry, meter: Meter, since: datetime
         "(SELECT ts, value FROM register_readings WHERE meter_id = %s AND ts >= %s) ORDER BY 1",
         (meter.meter_id, since, k, meter.meter_id, since)).fetchall()
     points = [Point(ts, float(v)) for ts, v in found]
-    conn.execute("DELETE FROM consumption WHERE meter_id = %s AND ts_end >= %s AND session_id = ''",
-                 (meter.meter_id, since))
     coefficients = registry.coefficients.get(meter.site_id, [])
-    rows = [register_row(meter, iv, coefficients)
-            for iv in derive_intervals(points, registry.register_spec(meter)) if iv.ts_end >= since]
-    upsert_consumption(conn, rows)
+    ending: dict[datetime, Interval] = {iv.ts_end: iv for iv in
+                                        derive_intervals(points, registry.register_spec(meter))}
+    rows = []
+    for p in points:
+        if p.ts >= since:
+            interval = ending.get(p.ts)
+            figures = (NO_INTERVAL if interval is None
+                       else interval_figures(meter, interval, coefficients))
+            rows.append((meter.meter_id, p.ts, *figures))
+    _update_figures(conn, rows)
     return len(rows)

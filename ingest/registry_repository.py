@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ingest.consumption import context_size
 from ingest.contract import CardSession
-from ingest.reading_repository import Conn, lock_meters, rederive_meter, upsert_consumption
+from ingest.reading_repository import Conn, lock_meters, rederive_meter
 from ingest.registry import (
     Coefficient,
     Meter,
@@ -20,6 +20,7 @@ from ingest.registry import (
     Site,
     check_consistency,
 )
+from ingest.session_repository import upsert_consumption
 from ingest.volumes import session_row
 
 SITE_COLUMNS = tuple(f.name for f in fields(Site))
@@ -192,8 +193,6 @@ def replace_meter(conn: Conn, *, old_meter_id: str, new: Meter, final_register: 
         lock_meters(conn, [old.meter_id, new.meter_id])
         _upsert(conn, "meters", "meter_id", METER_COLUMNS,
                 [tuple(getattr(m, c) for c in METER_COLUMNS) for m in (ended, new)])
-        conn.execute("DELETE FROM consumption WHERE meter_id = %s AND ts_end >= %s",
-                     (old.meter_id, new.installed_at))
         conn.execute("UPDATE register_readings SET meter_id = %s WHERE meter_id = %s "
                      "AND ts > %s AND origin = 'device'",
                      (new.meter_id, old.meter_id, new.installed_at))

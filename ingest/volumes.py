@@ -18,6 +18,24 @@ from ingest.contract import CardSession
 from ingest.registry import Meter
 
 
+class IntervalFigures(NamedTuple):
+    """The figures of the register interval ending at a reading, stored on that reading's row
+    (``register_readings``, migration 100), in the column order of ``INTERVAL_COLUMNS``."""
+
+    ts_start: datetime
+    site_id: str
+    method: str  # measured | converted
+    status: str  # counted | quarantined
+    quality: str | None
+    register_delta: float
+    kwh: float | None
+    coefficient: float | None
+    volume_m3: float
+
+
+INTERVAL_COLUMNS = IntervalFigures._fields
+
+
 class ConsumptionRow(NamedTuple):  # fields in the consumption COPY's column order
     meter_id: str
     ts_end: datetime
@@ -33,16 +51,20 @@ class ConsumptionRow(NamedTuple):  # fields in the consumption COPY's column ord
     session_id: str = ""  # card sessions only
 
 
-def register_row(meter: Meter, interval: Interval,
-                 coefficients: Sequence[tuple[datetime, float]]) -> ConsumptionRow:
-    status = "counted" if interval.counted else "quarantined"
+def interval_figures(meter: Meter, interval: Interval,
+                     coefficients: Sequence[tuple[datetime, float]]) -> IntervalFigures:
+    """A flow meter's interval is measured m³; a power meter's is kWh converted."""
     if meter.channel == "flow":
-        return ConsumptionRow(meter.meter_id, interval.ts_end, interval.ts_start, meter.site_id,
-                              "measured", status, interval.quality, interval.delta, None, None,
-                              interval.delta if interval.counted else 0.0)
-    return converted_row(meter.meter_id, meter.site_id, interval.ts_start, interval.ts_end,
-                         interval.delta, interval.counted, interval.quality, coefficients,
-                         register_delta=interval.delta, method="converted")
+        if interval.counted:
+            return IntervalFigures(interval.ts_start, meter.site_id, "measured", "counted",
+                                   interval.quality, interval.delta, None, None, interval.delta)
+        return IntervalFigures(interval.ts_start, meter.site_id, "measured", "quarantined",
+                               interval.quality, interval.delta, None, None, 0.0)
+    row = converted_row(meter.meter_id, meter.site_id, interval.ts_start, interval.ts_end,
+                        interval.delta, interval.counted, interval.quality, coefficients,
+                        register_delta=interval.delta, method="converted")
+    return IntervalFigures(row.ts_start, row.site_id, row.method, row.status, row.quality,
+                           interval.delta, row.kwh, row.coefficient, row.volume_m3)
 
 
 def converted_row(meter_id: str, site_id: str, ts_start: datetime, ts_end: datetime, kwh: float,

@@ -40,7 +40,8 @@ def timescaledb_enabled(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def create_scratch_database(admin_url: str, *, timescaledb: bool, prefix: str = "wbtest") -> str:
+def create_scratch_database(admin_url: str, *, timescaledb: bool, prefix: str = "wbtest",
+                            until: int | None = None) -> str:
     """A new, migrated database on the server of ``admin_url``; returns its conninfo."""
     import uuid
 
@@ -52,7 +53,7 @@ def create_scratch_database(admin_url: str, *, timescaledb: bool, prefix: str = 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_conninfo(admin_url, dbname=name)
-    migrate(url, timescaledb="on" if timescaledb else "off")
+    migrate(url, timescaledb="on" if timescaledb else "off", until=until)
     return url
 
 

@@ -60,8 +60,8 @@ def _enable_timescaledb(conn: psycopg.Connection[Any], mode: str) -> bool:
     return True
 
 
-def migrate(url: str, *, timescaledb: str = "auto") -> list[str]:
-    """Apply pending migrations; returns the names applied."""
+def migrate(url: str, *, timescaledb: str = "auto", until: int | None = None) -> list[str]:
+    """Apply pending migrations (up to version ``until``, for tests); returns the names applied."""
     applied: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
@@ -75,7 +75,7 @@ def migrate(url: str, *, timescaledb: str = "auto") -> list[str]:
                 log.info("TimescaleDB enabled: time-series tables become hypertables")
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
             for migration in available_migrations():
-                if migration.version in done:
+                if migration.version in done or (until is not None and migration.version > until):
                     continue
                 with conn.transaction():
                     conn.execute(migration.sql.encode())

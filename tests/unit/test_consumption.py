@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.consumption import (
+    Interval,
     Point,
     RegisterSpec,
     coefficient_at,
@@ -133,8 +134,60 @@ def test_any_arrival_order_gives_the_same_intervals(steps: list[int], seed: int,
     assert incremental(points, batches, WELL) == full
 
 
-def test_consumption_rows_are_in_the_copy_column_order() -> None:
-    from ingest.reading_repository import CONSUMPTION_COLUMNS
-    from ingest.volumes import ConsumptionRow
+def test_rows_are_in_the_copy_column_order() -> None:
+    from ingest.reading_repository import READING_COLUMNS, READING_TYPES
+    from ingest.session_repository import RECORD_COLUMNS, RECORD_TYPES
+    from ingest.volumes import ConsumptionRow, IntervalFigures
 
-    assert ConsumptionRow._fields == CONSUMPTION_COLUMNS
+    assert ConsumptionRow._fields == RECORD_COLUMNS
+    assert len(RECORD_TYPES) == len(RECORD_COLUMNS)
+    assert READING_COLUMNS[4:] == IntervalFigures._fields
+    assert len(READING_TYPES) == len(READING_COLUMNS)
+
+
+def rules_as_written(points: list[Point], spec: RegisterSpec) -> list[Interval]:
+    """The rules transcribed plainly (ingest.consumption's docstring): the oracle for the
+    production code, which takes a one-pass shortcut for series without anomalies."""
+    n = len(points)
+    steps = [register_delta(points[i - 1], points[i], spec) for i in range(1, n)]
+
+    def anomalous(i: int) -> bool:
+        return 1 <= i < n and not steps[i - 1].ok
+
+    def candidate(i: int) -> bool:
+        return (1 <= i < n - 1 and anomalous(i) and anomalous(i + 1)
+                and register_delta(points[i - 1], points[i + 1], spec).ok)
+
+    def outlier(i: int) -> bool:
+        return candidate(i) and not candidate(i - 1) and not candidate(i + 1)
+
+    intervals = []
+    for i in range(1, n):
+        step, a, b = steps[i - 1], points[i - 1], points[i]
+        if outlier(i):
+            intervals.append(Interval(a.ts, b.ts, step.delta, False, "outlier_reading"))
+        elif i >= 2 and outlier(i - 1):
+            bridge = register_delta(points[i - 2], b, spec)
+            intervals.append(Interval(points[i - 2].ts, b.ts, bridge.delta, True, "bridged"))
+        else:
+            intervals.append(Interval(a.ts, b.ts, step.delta, step.ok, step.quality))
+    return intervals
+
+
+specs = st.sampled_from([WELL, RegisterSpec(), RegisterSpec(register_max=100_000),
+                         RegisterSpec(register_max=9999, multiplier=10, max_rate_per_h=600),
+                         RegisterSpec(max_rate_per_h=0.5)])
+
+
+@settings(max_examples=500, deadline=None)
+@given(steps=st.lists(st.one_of(st.integers(0, 70), st.floats(0, 80),
+                                st.integers(-5000, 5000), st.just(-99_000)), max_size=40),
+       gaps=st.lists(st.integers(1, 7200), min_size=40, max_size=40), spec=specs)
+def test_derive_intervals_follows_the_rules_as_written(steps: list[float], gaps: list[int],
+                                                       spec: RegisterSpec) -> None:
+    value, ts, points = 50_000.0, T0, []
+    for step, gap in zip(steps, gaps, strict=False):
+        value = (value + step) % 100_000 if step != -99_000 else 0.0
+        ts += timedelta(seconds=gap)
+        points.append(Point(ts, value))
+    assert derive_intervals(points, spec) == rules_as_written(points, spec)
