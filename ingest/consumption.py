@@ -91,7 +91,39 @@ def register_delta(a: Point, b: Point, spec: RegisterSpec) -> Step:
 
 
 def derive_intervals(points: Sequence[Point], spec: RegisterSpec) -> list[Interval]:
-    """One interval per reading after the first, for readings sorted by time."""
+    """One interval per reading after the first, for readings sorted by time.
+
+    Most series have no anomaly at all; their intervals are the plain steps,
+    computed in one pass (``_plain_intervals``). Anything else takes the rules
+    in full (``_intervals_with_anomalies``). tests/unit/test_consumption.py
+    checks both against a plain transcription of the rules.
+    """
+    plain = _plain_intervals(points, spec)
+    return plain if plain is not None else _intervals_with_anomalies(points, spec)
+
+
+def _plain_intervals(points: Sequence[Point], spec: RegisterSpec) -> list[Interval] | None:
+    """The intervals when every step is a plausible forward step (``register_delta`` with
+    ``plausible`` inlined, the same arithmetic); None at the first step that is not."""
+    multiplier, rate = spec.multiplier, spec.max_rate_per_h
+    slack = SLACK * multiplier
+    intervals = []
+    a = points[0] if points else None
+    for b in points[1:]:
+        assert a is not None
+        raw = (b.value - a.value) * multiplier
+        if raw < 0:
+            return None
+        if rate is not None:
+            hours = (b.ts - a.ts).total_seconds() / 3600
+            if not raw <= rate * hours * TOLERANCE + slack:
+                return None
+        intervals.append(Interval(a.ts, b.ts, raw, True, None))
+        a = b
+    return intervals
+
+
+def _intervals_with_anomalies(points: Sequence[Point], spec: RegisterSpec) -> list[Interval]:
     n = len(points)
     steps = [register_delta(points[i - 1], points[i], spec) for i in range(1, n)]
 
