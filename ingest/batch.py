@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from ingest.contract import (
     CardSession,
+    Channel,
     DeviceStatus,
     PayloadError,
+    Reading,
     RegisterReading,
     Topic,
     parse_message,
@@ -98,6 +100,8 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
         for rejection, raw in parsed.rejections:
             batch.dead_letters.append(DeadLetter(message.topic, raw, rejection.reason,
                                                  rejection.detail, rejection.element))
+        if _one_meter(parsed.readings, topic, registry, batch.registers):
+            continue
         for index, reading in zip(parsed.elements, parsed.readings, strict=True):
             if isinstance(reading, DeviceStatus):
                 batch.statuses.append(reading)
@@ -115,3 +119,21 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
             else:
                 batch.sessions.append(MeterSession(meter, reading))
     return batch
+
+
+def _one_meter(readings: list[Reading], topic: Topic, registry: Registry,
+               into: list[MeterReading]) -> bool:
+    """Register readings that all fall to one meter (the usual case): added, True.
+
+    A meter is installed over one span of time, so when the earliest and the
+    latest reading belong to it, every reading between does.
+    """
+    if not readings or topic.channel not in (Channel.FLOW, Channel.POWER):
+        return False
+    registers = cast(list[RegisterReading], readings)
+    first, last = min(r.ts for r in registers), max(r.ts for r in registers)
+    meter = registry.meter_for(topic.device_id, topic.channel.value, first)
+    if meter is None or not meter.active_at(last):
+        return False
+    into += [MeterReading(meter, r.ts, r.value, r.flow_m3h) for r in registers]
+    return True

@@ -1,5 +1,11 @@
 """The ingest loop: take messages, write them in one transaction, then acknowledge.
 
+* Two stages: this thread takes messages from the broker and turns them into
+  rows (pure Python), a writer thread writes each batch and acknowledges it
+  after commit. Batch n+1 is built while batch n is in the database, so the
+  parsing and the database work run at the same time; one batch waits between
+  the stages at most. Batches are written, and acknowledged, in the order taken.
+
 * Acknowledgement comes after commit; an uncommitted message is never acked, so
   the broker redelivers it (after a crash, a kill or a lost connection).
 * Database unreachable: keep the broker connection, retry the same batch with
@@ -13,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +31,14 @@ from zoneinfo import ZoneInfo
 import psycopg
 from prometheus_client import Counter, Histogram
 
-from ingest.batch import DeadLetter, ReceivedMessage, build_batch
-from ingest.reading_repository import WriteResult, insert_dead_letters, write_batch
+from ingest.batch import DeadLetter, IngestBatch, ReceivedMessage, build_batch
+from ingest.reading_repository import (
+    WriteResult,
+    insert_dead_letters,
+    take_ingest_lock,
+    write_batch,
+)
+from ingest.register_tails import RegisterTails
 from ingest.registry import Registry
 from ingest.registry_repository import load_registry, registry_version
 
@@ -34,6 +47,7 @@ log = logging.getLogger(__name__)
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError)
+APPLICATION_NAME = "waterbudget-ingest"  # in pg_stat_activity
 
 MESSAGES = Counter("waterbudget_ingest_messages", "MQTT messages committed and acknowledged")
 READINGS = Counter("waterbudget_ingest_readings", "Readings written", ["outcome"])
@@ -55,6 +69,8 @@ class IngestConfig:
     batch_size: int = 5_000
     batch_wait_s: float = 0.05
     max_future: timedelta = timedelta(minutes=10)
+    # no shared subscription: the only ingestor, holding the ingest lock exclusively
+    exclusive: bool = True
 
 
 @dataclass
@@ -69,29 +85,76 @@ class IngestStats:
     on_commit: list[Callable[[WriteResult], None]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Built:
+    """A batch of messages turned into rows with the registry of ``registry_version``."""
+
+    messages: Sequence[ReceivedMessage]
+    batch: IngestBatch
+    registry_version: int
+
+
 class Ingestor:
     def __init__(self, source: MessageSource, config: IngestConfig) -> None:
         self.source = source
         self.config = config
         self.stats = IngestStats()
         self._conn: psycopg.Connection[Any] | None = None
-        self._registry = Registry()
-        self._registry_version = -1
+        # (version, registry) in one attribute: the writer replaces it, the builder reads it
+        self._known: tuple[int, Registry] = (-1, Registry())
+        self._writer_error: BaseException | None = None
+        self._tails = RegisterTails() if config.exclusive else None
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            messages = self.source.take(self.config.batch_size, self.config.batch_wait_s)
-            if messages and self.commit(messages, stop):
-                self.source.ack(messages)
-        if self._conn is not None:
-            self._conn.close()
+        built: queue.Queue[_Built | None] = queue.Queue(maxsize=1)
+        writer = threading.Thread(target=self._write_loop, args=(built, stop),
+                                  name="ingest-writer", daemon=True)
+        writer.start()
+        try:
+            while not stop.is_set() and writer.is_alive():
+                messages = self.source.take(self.config.batch_size, self.config.batch_wait_s)
+                if messages:
+                    self._hand_over(built, self._build(messages), writer, stop)
+        finally:
+            self._hand_over(built, None, writer, threading.Event())
+            writer.join()
+            if self._conn is not None:
+                self._conn.close()
+        if self._writer_error is not None:
+            raise RuntimeError("the ingest writer failed") from self._writer_error
 
-    def commit(self, messages: Sequence[ReceivedMessage], stop: threading.Event) -> bool:
-        """Write the messages; True once committed, False if stopped before that."""
+    @staticmethod
+    def _hand_over(built: queue.Queue[_Built | None], item: _Built | None,
+                   writer: threading.Thread, stop: threading.Event) -> None:
+        while writer.is_alive() and not stop.is_set():
+            try:
+                built.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _write_loop(self, built: queue.Queue[_Built | None], stop: threading.Event) -> None:
+        try:
+            while (item := built.get()) is not None:
+                if self.commit(item, stop):
+                    self.source.ack(item.messages)
+        except BaseException as exc:  # a bug, not an outage: stop the ingestor loudly
+            log.exception("the ingest writer failed; nothing after the last commit is acked")
+            self._writer_error = exc
+
+    def _build(self, messages: Sequence[ReceivedMessage]) -> _Built:
+        version, registry = self._known
+        batch = build_batch(messages, registry, prefix=self.config.prefix,
+                            default_zone=self.config.zone, now=datetime.now(UTC),
+                            max_future=self.config.max_future)
+        return _Built(messages, batch, version)
+
+    def commit(self, built: _Built, stop: threading.Event) -> bool:
+        """Write the batch; True once committed, False if stopped before that."""
         delay = BACKOFF_START_S
         while not stop.is_set():
             try:
-                self._write(messages)
+                self._write(built)
                 return True
             except OUTAGES as exc:
                 self._outage(exc, delay, stop)
@@ -99,9 +162,10 @@ class Ingestor:
             except psycopg.Error as exc:
                 DB_ERRORS.labels("rejected").inc()
                 self._drop_connection()
+                messages = built.messages
                 if len(messages) > 1:
                     log.warning("batch rejected (%s); writing its messages one by one", exc)
-                    return all(self.commit([m], stop) for m in messages)
+                    return all(self.commit(self._build([m]), stop) for m in messages)
                 try:
                     self._dead_letter(messages[0], exc)
                     return True
@@ -122,11 +186,17 @@ class Ingestor:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             # autocommit: each write_batch's transaction() is then a real COMMIT, not a savepoint
-            self._conn = psycopg.connect(self.config.database_url, connect_timeout=5,
-                                         autocommit=True)
+            conn = psycopg.connect(self.config.database_url, connect_timeout=5,
+                                   application_name=APPLICATION_NAME, autocommit=True)
+            if not take_ingest_lock(conn, exclusive=self.config.exclusive):
+                log.warning("waited for the ingest lock: another ingestor ran without a "
+                            "shared subscription (WATERBUDGET_MQTT_SHARE_GROUP)")
+            self._conn = conn
         return self._conn
 
     def _drop_connection(self) -> None:
+        if self._tails is not None:  # the session, and with it the exclusive lock, ends
+            self._tails.forget()
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -135,22 +205,24 @@ class Ingestor:
 
     def _refresh_registry(self, conn: psycopg.Connection[Any]) -> None:
         version = registry_version(conn)
-        if version != self._registry_version:
-            self._registry = load_registry(conn)
-            self._registry_version = version
+        if version != self._known[0]:
+            registry = load_registry(conn)
+            self._known = (version, registry)
             log.info("registry version %d: %d sites, %d meters", version,
-                     len(self._registry.sites), len(self._registry.meters))
+                     len(registry.sites), len(registry.meters))
 
-    def _write(self, messages: Sequence[ReceivedMessage]) -> None:
+    def _write(self, built: _Built) -> None:
         conn = self._connection()
         self._refresh_registry(conn)
-        batch = build_batch(messages, self._registry, prefix=self.config.prefix,
-                            default_zone=self.config.zone, now=datetime.now(UTC),
-                            max_future=self.config.max_future)
+        version, registry = self._known
+        if built.registry_version != version:  # built before a registry change: again
+            built = self._build(built.messages)
         started = time.perf_counter()
-        result = write_batch(conn, batch, self._registry)
+        result = write_batch(conn, built.batch, registry, self._tails)
+        if self._tails is not None:
+            self._tails.remember(result.tails)
         COMMIT_SECONDS.observe(time.perf_counter() - started)
-        self._count(len(messages), result, batch.dead_letters)
+        self._count(len(built.messages), result, built.batch.dead_letters)
 
     def _count(self, messages: int, result: WriteResult, letters: Sequence[DeadLetter]) -> None:
         MESSAGES.inc(messages)

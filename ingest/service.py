@@ -26,7 +26,8 @@ def build_ingestor(settings: Settings) -> tuple[MqttSource, Ingestor]:
                         receive_maximum=settings.mqtt_receive_maximum)
     config = IngestConfig(settings.database_url, settings.topic_prefix, settings.zone,
                           settings.ingest_batch_size, settings.ingest_batch_wait_ms / 1000,
-                          timedelta(seconds=settings.ingest_max_future_s))
+                          timedelta(seconds=settings.ingest_max_future_s),
+                          exclusive=not settings.mqtt_share_group)
     return source, Ingestor(source, config)
 
 

@@ -44,6 +44,7 @@ class Embedded:
     url: str
     stop: Callable[[], None]
     protocol: str  # "5" or "3.1.1" for brokers
+    pid: int | None = None  # the server process, where it is one (for the benchmarks' CPU figures)
 
 
 def free_port() -> int:
@@ -91,7 +92,7 @@ def start_mosquitto(port: int | None = None) -> Embedded:
             process.kill()
 
     log.info("embedded mosquitto on 127.0.0.1:%d", port)
-    return Embedded(f"mqtt://127.0.0.1:{port}", stop, "5")
+    return Embedded(f"mqtt://127.0.0.1:{port}", stop, "5", process.pid)
 
 
 def start_amqtt(port: int | None = None) -> Embedded:
