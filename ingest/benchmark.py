@@ -3,12 +3,22 @@
     python -m ingest.benchmark [--rounds 2] [--messages 60000] [--batched-messages 6000]
 
 Runs the real pieces as in production: a mosquitto with the project's queue
-settings, one ``waterbudget ingest`` process, and publishers in separate
-processes (one Python publisher tops out near 14,000 QoS-1 messages/s). The
+settings, one ``waterbudget ingest`` process (or ``--processes N`` in one shared
+subscription), and publishers in separate processes. The publishers use
+libmosquitto, the C client library (``ingest.libmosquitto_publisher``), about
+17 µs of CPU per QoS-1 message, so that the device load takes as little as it
+can of the two cores the ingestor is measured on; ``--publisher paho`` uses the
+simulator's paho publisher (~40 µs per message) instead. The
 clock starts at the first publish and stops when the ingestor's own
 ``waterbudget_ingest_messages_total`` counter (incremented after each commit)
 reaches the number published; the database is then checked row for row. Peak
 memory is the ingest process's VmHWM. Prints each round and the median.
+
+Each round also prints the CPU time per reading of every component (ingest
+processes, their database backends, the broker, the publishers), read from
+/proc: unlike readings/s, these hold on a machine that other work shares, and
+"all cores would carry" is the machine's core count over their sum. WAL writer,
+checkpointer and other PostgreSQL background work are not included.
 
 The database is a scratch database on ``WATERBUDGET_DATABASE_URL``'s server
 (default: the local PostgreSQL), with TimescaleDB where installed.
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,8 +42,10 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.ingestor import APPLICATION_NAME
+from ingest.libmosquitto_publisher import LibmosquittoSession
 from ingest.mqtt_source import MqttSource
-from ingest.publisher import partition_by_device, publish_parallel
+from ingest.publisher import SessionFactory, partition_by_device, publish_parallel
 from ingest.registry import load_registry_file
 from ingest.registry_repository import save_registry
 from ingest.service import subscription_topics
@@ -54,6 +67,17 @@ class Round:
     seconds: float
     peak_rss_mib: float
     timescaledb: bool
+    cpu_s: dict[str, float]  # CPU seconds by component over the round
+    batches: int  # database transactions the ingestors committed
+
+    def cpu_us_per_reading(self, component: str) -> float:
+        return self.cpu_s[component] / self.readings * 1e6
+
+    @property
+    def cpu_capacity(self) -> float:
+        """Readings/s the machine's cores would carry at this CPU cost per reading."""
+        total = sum(self.cpu_s.values())
+        return (os.cpu_count() or 1) * self.readings / total if total else 0.0
 
     @property
     def readings_per_s(self) -> float:
@@ -80,12 +104,33 @@ def _peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ingest_backends_cpu_seconds(url: str) -> float:
+    """CPU of the database backends serving the ingestors (they connect at their first batch)."""
+    with psycopg.connect(url) as conn:
+        pids = [int(r[0]) for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = %s", (APPLICATION_NAME,))]
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
 def _sum_metric(ports: list[int], name: str) -> float:
     return sum(_metric(port, name) for port in ports)
 
 
 def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
-              processes: int = 1) -> Round:
+              processes: int = 1, publisher: str = "libmosquitto") -> Round:
     timescale = timescaledb_installable(admin_url)
     url = create_scratch_database(admin_url, timescaledb=timescale, prefix="wbbench")
     broker = start_mosquitto()
@@ -122,12 +167,22 @@ def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
         for port in ports:
             wait_for_port(port, 30)
         streams = partition_by_device(stream, PUBLISHERS)
+        ingest_cpu = sum(_cpu_seconds(w.pid) for w in workers)
+        broker_cpu = _cpu_seconds(broker.pid) if broker.pid else 0.0
+        publisher_cpu = _children_cpu_seconds()
         started = time.monotonic()
-        published = publish_parallel(broker.url, streams)
+        factory: SessionFactory | None = (LibmosquittoSession if publisher == "libmosquitto"
+                                          else None)
+        published = (publish_parallel(broker.url, streams, session=factory) if factory
+                     else publish_parallel(broker.url, streams))
         assert published.acked == messages, published
         while _sum_metric(ports, "waterbudget_ingest_messages_total") < messages:
             time.sleep(0.1)
         seconds = time.monotonic() - started
+        cpu = {"ingest": sum(_cpu_seconds(w.pid) for w in workers) - ingest_cpu,
+               "database": _ingest_backends_cpu_seconds(url),
+               "broker": (_cpu_seconds(broker.pid) - broker_cpu) if broker.pid else 0.0,
+               "publishers": _children_cpu_seconds() - publisher_cpu}
         peak = max(_peak_rss_mib(worker.pid) for worker in workers)
         with psycopg.connect(url) as conn:
             row = conn.execute("SELECT count(*) FROM register_readings "
@@ -135,7 +190,8 @@ def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
         stored = int(row[0]) if row else 0
         if stored != messages * batch:
             raise AssertionError(f"{stored} readings stored, {messages * batch} published")
-        return Round(scenario, messages, messages * batch, seconds, peak, timescale)
+        batches = int(_sum_metric(ports, "waterbudget_ingest_commit_seconds_count"))
+        return Round(scenario, messages, messages * batch, seconds, peak, timescale, cpu, batches)
     finally:
         for worker in workers:
             worker.terminate()
@@ -154,21 +210,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="one-reading messages per round")
     parser.add_argument("--batched-messages", type=int, default=6_000,
                         help="messages of 100 readings per round")
+    parser.add_argument("--publisher", choices=("libmosquitto", "paho"), default="libmosquitto")
     args = parser.parse_args(argv)
     admin_url = os.environ.get("WATERBUDGET_DATABASE_URL") or DEFAULT_ADMIN_URL
     scenarios = [("one reading per message", args.messages, 1),
                  ("batches of 100 readings", args.batched_messages, 100)]
-    print(f"ingest benchmark: {DEVICES} devices, {PUBLISHERS} publisher processes, "
+    print(f"ingest benchmark: {DEVICES} devices, {PUBLISHERS} {args.publisher} publishers, "
           f"{args.processes} ingest process(es), QoS 1, {os.cpu_count()} cores")
     for name, messages, batch in scenarios:
         rounds = [run_round(admin_url, scenario=name, messages=messages, batch=batch,
-                            processes=args.processes)
+                            processes=args.processes, publisher=args.publisher)
                   for _ in range(args.rounds)]
         for r in rounds:
             print(f"  {name}: {r.messages:,} messages, {r.readings:,} readings in "
                   f"{r.seconds:.2f} s = {r.messages_per_s:,.0f} messages/s, "
                   f"{r.readings_per_s:,.0f} readings/s, ingest peak RSS {r.peak_rss_mib:.0f} MiB"
                   f" ({'TimescaleDB' if r.timescaledb else 'plain PostgreSQL'})")
+            print("    CPU per reading: " + ", ".join(
+                f"{c} {r.cpu_us_per_reading(c):.1f} µs" for c in r.cpu_s)
+                + f"; all {os.cpu_count()} cores would carry {r.cpu_capacity:,.0f} readings/s; "
+                f"{r.batches:,} transactions of {r.messages / max(r.batches, 1):,.0f} messages")
         print(f"  {name}: median {statistics.median(r.readings_per_s for r in rounds):,.0f} "
               f"readings/s, {statistics.median(r.messages_per_s for r in rounds):,.0f} "
               f"messages/s, peak RSS {max(r.peak_rss_mib for r in rounds):.0f} MiB")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import count
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, SpawnContext
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -72,6 +72,21 @@ class PublishResult:
     def __add__(self, other: PublishResult) -> PublishResult:
         return PublishResult(self.sent + other.sent, self.acked + other.acked,
                              max(self.seconds, other.seconds))
+
+
+class PublishSession(Protocol):
+    """One connection that publishes in order and counts acknowledgements."""
+
+    sent: int
+    acked: int
+
+    def send(self, topic: str, payload: bytes) -> None: ...
+    def drain(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class SessionFactory(Protocol):
+    def __call__(self, url: str, *, qos: int, max_inflight: int) -> PublishSession: ...
 
 
 class _Session:
@@ -188,9 +203,10 @@ def partition_by_device(messages: Iterable[tuple[str, bytes]],
 
 
 def _worker(url: str, stream: Sequence[tuple[str, bytes]], qos: int, max_inflight: int,
-            start: multiprocessing.synchronize.Barrier, reply: Connection) -> None:
+            start: multiprocessing.synchronize.Barrier, reply: Connection,
+            session_factory: SessionFactory) -> None:
     try:
-        session = _Session(url, qos=qos, max_inflight=max_inflight)
+        session = session_factory(url, qos=qos, max_inflight=max_inflight)
         start.wait()
         for topic, payload in stream:
             session.send(topic, payload)
@@ -204,8 +220,12 @@ def _worker(url: str, stream: Sequence[tuple[str, bytes]], qos: int, max_infligh
 
 def publish_parallel(url: str, streams: Sequence[Sequence[tuple[str, bytes]]], *,
                      qos: int = 1, max_inflight: int = DEFAULT_MAX_INFLIGHT,
-                     start_method: Literal["fork", "spawn"] = "fork") -> PublishResult:
+                     start_method: Literal["fork", "spawn"] = "fork",
+                     session: SessionFactory = _Session) -> PublishResult:
     """Publish each stream from its own process.
+
+    ``session`` makes each worker's connection: paho by default, or
+    ``ingest.libmosquitto_publisher.LibmosquittoSession`` (the benchmark's).
 
     Forked workers share the streams without copying them; from a process that
     runs other threads (an ingestor, say) pass ``start_method="spawn"``, which
@@ -218,7 +238,8 @@ def publish_parallel(url: str, streams: Sequence[Sequence[tuple[str, bytes]]], *
         else multiprocessing.get_context("fork"))
     barrier = context.Barrier(len(streams) + 1)
     pipes = [context.Pipe(duplex=False) for _ in streams]
-    workers = [context.Process(target=_worker, args=(url, stream, qos, max_inflight, barrier, w),
+    workers = [context.Process(target=_worker,
+                               args=(url, stream, qos, max_inflight, barrier, w, session),
                                daemon=True)
                for stream, (_, w) in zip(streams, pipes, strict=True)]
     for worker in workers:
