@@ -1,0 +1,43 @@
+"""A lone ingestor's memory of each meter's last readings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ingest.consumption import Point, context_size
+from ingest.register_tails import RegisterTails
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def points(n: int, start: int = 0) -> list[Point]:
+    return [Point(T0 + timedelta(minutes=start + i), float(start + i)) for i in range(n)]
+
+
+def test_only_readings_after_the_tail_use_it() -> None:
+    tails = RegisterTails()
+    tails.remember({"M1": points(20)})
+    tail = tails.context_for("M1", Point(T0 + timedelta(minutes=25), 0.0))
+    assert tail == points(20)[-context_size():]
+    # a late reading, or one at the tail's last time, needs the database
+    assert tails.context_for("M1", Point(T0 + timedelta(minutes=19), 0.0)) is None
+    assert tails.context_for("M1", Point(T0 + timedelta(minutes=3), 0.0)) is None
+    assert tails.context_for("M2", Point(T0, 0.0)) is None
+
+
+def test_a_meter_known_to_have_no_readings_has_an_empty_tail() -> None:
+    tails = RegisterTails()
+    tails.remember({"M1": []})
+    assert tails.context_for("M1", Point(T0, 0.0)) == []
+
+
+def test_forget_and_the_size_bound() -> None:
+    tails = RegisterTails(max_meters=3)
+    tails.registry_version = 7
+    tails.remember({f"M{i}": points(2) for i in range(3)})
+    assert len(tails) == 3
+    tails.remember({"M9": points(2)})  # over the bound: start again
+    assert len(tails) == 1
+    tails.forget()
+    assert len(tails) == 0
+    assert tails.registry_version is None
