@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from prometheus_client import Counter, Histogram
 
-from ingest.batch import DeadLetter, ReceivedMessage, build_batch
+from ingest.batch import DeadLetter, ReceivedMessage
+from ingest.field_messages import build_batch_with_field_messages
 from ingest.reading_repository import WriteResult, insert_dead_letters, write_batch
 from ingest.registry import Registry
 from ingest.registry_repository import load_registry, registry_version
@@ -144,9 +145,9 @@ class Ingestor:
     def _write(self, messages: Sequence[ReceivedMessage]) -> None:
         conn = self._connection()
         self._refresh_registry(conn)
-        batch = build_batch(messages, self._registry, prefix=self.config.prefix,
-                            default_zone=self.config.zone, now=datetime.now(UTC),
-                            max_future=self.config.max_future)
+        batch = build_batch_with_field_messages(  # JSON readings, gates and SZY206 frames
+            messages, self._registry, prefix=self.config.prefix, default_zone=self.config.zone,
+            now=datetime.now(UTC), max_future=self.config.max_future)
         started = time.perf_counter()
         result = write_batch(conn, batch, self._registry)
         COMMIT_SECONDS.observe(time.perf_counter() - started)

@@ -22,6 +22,7 @@ import psycopg
 from ingest.batch import DeadLetter, IngestBatch, MeterReading, MeterSession
 from ingest.consumption import Point, context_size, derive_intervals, recompute
 from ingest.contract import CardSession
+from ingest.gate_repository import write_gate_readings
 from ingest.registry import Meter, Registry
 from ingest.volumes import ConsumptionRow, register_row, session_row
 
@@ -58,13 +59,15 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry) -> WriteResu
     result = WriteResult()
     with conn.transaction():
         lock_meters(conn, [r.meter.meter_id for r in batch.registers]
-                    + [s.meter.meter_id for s in batch.sessions])
+                    + [s.meter.meter_id for s in batch.sessions]
+                    + [g.meter.meter_id for g in batch.gates])
         rows: list[ConsumptionRow] = []
         conflicts: list[DeadLetter] = []
         new: dict[str, set[datetime]] = {}
         if batch.registers:
             new = _insert_readings(conn, batch.registers, conflicts, result)
             rows += _recompute_around(conn, new, registry)
+        rows += write_gate_readings(conn, batch.gates, registry, conflicts, result)
         # An interval ending at a reading that was just inserted cannot exist yet (consumption
         # rows only end at stored readings), nor can a new card session's: those go straight
         # in by COPY; intervals revised around them are upserted.
