@@ -40,6 +40,15 @@ def add_szy206_payload(batch: IngestBatch, topic: str, payload: bytes, registry:
     splitter = StreamSplitter()
     items = splitter.feed(payload)
     items += splitter.close()
+    rejected = [item[0] for item in items if not isinstance(item, Frame)]
+    if len(rejected) == len(items):
+        # No frame at all (the TCP listener's garbage or truncated tail, a corrupt frame):
+        # one dead letter with the whole payload, as the listener cut it.
+        reasons = {rejection.reason for rejection in rejected}
+        batch.dead_letters.append(DeadLetter(
+            topic, payload, reasons.pop() if len(reasons) == 1 else "garbage",
+            "; ".join(rejection.detail for rejection in rejected)))
+        return
     for item in items:
         if isinstance(item, Frame):
             _add_frame(batch, topic, item, registry, now, max_future)
