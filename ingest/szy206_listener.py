@@ -13,9 +13,10 @@ Acknowledgement after commit: the confirmation frame a terminal waits for
 that frame's message, after the transaction holding its readings (or its dead
 letter) committed. A connection that closed before then gets no confirmation;
 the terminal resends on its next connection and the idempotent writes absorb
-the repeat. At most ``max_unacked`` messages wait for a commit: beyond that the
-listener stops reading (TCP flow control holds the terminals back), so memory
-stays bounded while the database is away.
+the repeat. Once ``max_unacked`` messages wait for a commit the listener stops
+reading (TCP flow control holds the terminals back) until commits catch up, so
+memory stays bounded while the database is away: at most ``max_unacked`` plus
+what one read of each connection brought.
 """
 
 from __future__ import annotations
@@ -154,10 +155,15 @@ class Szy206Listener:
                     with contextlib.suppress(BlockingIOError):
                         self._wake_r.recv(4096)
                 elif conn_id in self._connections:
-                    if events & selectors.EVENT_WRITE:
-                        self._send(conn_id)
-                    if events & selectors.EVENT_READ and conn_id in self._connections:
-                        self._receive(conn_id)
+                    try:
+                        if events & selectors.EVENT_WRITE:
+                            self._send(conn_id)
+                        if events & selectors.EVENT_READ and conn_id in self._connections:
+                            self._receive(conn_id)
+                    except Exception:  # one connection's fault never stops the others
+                        log.exception("closing connection %d after an error", conn_id)
+                        if conn_id in self._connections:
+                            self._close(conn_id, flush=True)
             self._deliver_replies()
             self._drop_idle()
 

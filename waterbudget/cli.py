@@ -166,12 +166,23 @@ def cmd_add_coefficient(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _printable(raw: bytes) -> str:
+    """A payload as text, or as hex where it is binary (SZY206 frames)."""
+    for cut in range(4):  # the prefix may end inside a UTF-8 character
+        try:
+            return raw[: len(raw) - cut].decode()[:120]
+        except UnicodeDecodeError:
+            continue
+    return raw[:60].hex(" ").upper()
+
+
 def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
     with _connect(settings) as conn:
         rows = conn.execute(
-            "SELECT received_at, topic, reason, detail, left(convert_from(payload, 'UTF8'), 120) "
+            "SELECT received_at, topic, reason, detail, substring(payload FROM 1 FOR 480) "
             "FROM dead_letters ORDER BY id DESC LIMIT %s", (args.limit,)).fetchall()
-    for received, topic, reason, detail, payload in rows:
+    for received, topic, reason, detail, raw in rows:
+        payload = _printable(bytes(raw))
         print(f"{received:%Y-%m-%d %H:%M:%S} {reason:<22} {topic}\n    {detail}\n    {payload}")
     return 0
 

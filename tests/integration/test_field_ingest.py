@@ -143,6 +143,10 @@ def test_szy206_frames_over_mqtt_land_once_with_consumption(database_url, mqtt_u
     # one status per readable frame, with its alarm word (reference frame 1: 0x1001)
     assert rows(database_url, "SELECT count(*), max(alarms) FROM device_status "
                               "WHERE device_id = 'W1'") == [(4, 0x1001)]
+    listing = subprocess.run([sys.executable, "-m", "waterbudget.cli", "deadletters"],
+                             env={**os.environ, "WATERBUDGET_DATABASE_URL": database_url},
+                             capture_output=True, text=True, check=True).stdout
+    assert FRAME2.hex(" ").upper() in listing  # binary payloads are shown as hex
 
 
 def listener_process(database_url: str, port: int, prefix: str) -> subprocess.Popen[bytes]:
