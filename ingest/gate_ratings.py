@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ingest.gate_discharge import (
     Extrapolation,
@@ -136,25 +135,11 @@ def rating_params(rating: Rating) -> dict[str, Any]:
     return {"points": [list(p) for p in rating.points], "extrapolate": rating.extrapolate.value}
 
 
-def _time(value: Any, where: str, zone: ZoneInfo) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            raise GateRatingError(f"{where}: valid_from {value!r} is not an ISO 8601 time") \
-                from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-
-
-def gate_rating_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> GateRating:
-    """A YAML or CSV record -> GateRating; naive times are read in ``zone``."""
+def gate_rating_from(record: Mapping[str, Any], where: str, valid_from: datetime) -> GateRating:
+    """A YAML or CSV record -> GateRating (the registry loader reads ``valid_from``)."""
     site_id = str(record.get("site_id") or "").strip()
     if not site_id:
         raise GateRatingError(f"{where}: site_id is required")
-    if record.get("valid_from") in (None, ""):
-        raise GateRatingError(f"{where}: valid_from is required")
     kind = str(record.get("kind") or "").strip()
-    return GateRating(site_id, _time(record["valid_from"], where, zone),
-                      rating_from(kind, record, where), record.get("note") or None)
+    return GateRating(site_id, valid_from, rating_from(kind, record, where),
+                      record.get("note") or None)

@@ -241,6 +241,11 @@ def coefficient_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> C
                        value, _required(record, "method", where), record.get("note") or None)
 
 
+def _gate_rating(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> GateRating:
+    valid_from = _time(_required(record, "valid_from", where), f"{where}.valid_from", zone)
+    return gate_rating_from(record, where, valid_from)
+
+
 def check_consistency(registry: Registry) -> None:
     """Every meter on a known site; no two meters on one device channel at once."""
     for meter in registry.meters.values():
@@ -289,6 +294,6 @@ def load_registry_file(path: Path, zone: ZoneInfo) -> Registry:
              for i, r in enumerate(doc.get("coefficients") or [])]
     terminals = [terminal_from(r, f"terminals[{i}]")
                  for i, r in enumerate(doc.get("terminals") or [])]
-    ratings = [gate_rating_from(r, f"gate_ratings[{i}]", zone_of(r))
+    ratings = [_gate_rating(r, f"gate_ratings[{i}]", zone_of(r))
                for i, r in enumerate(doc.get("gate_ratings") or [])]
     return Registry.build(sites, meters, coefs, terminals=terminals, gate_ratings=ratings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ INSTALLED = datetime(2024, 1, 1, tzinfo=SITE_TZ)
 FRAME1 = bytes.fromhex("681A68B35303810D00C00059000000826110000001106000004508090A3516")
 FRAME2 = bytes.fromhex("681568B34406070001C0AAAAAAAAAA004040000000000101E516")
 GATE_ADDRESS = bytes.fromhex("640104") + (7).to_bytes(2, "little")
+APRIL = datetime(2024, 4, 1, tzinfo=ZONE)
 TP = bytes.fromhex("0000" "0000" "00300809" "00")  # alarm, state, day 09 08:30:00
 
 
@@ -186,12 +187,11 @@ def test_terminal_records():
 
 
 def test_gate_rating_records_round_trip_through_their_stored_form():
-    orifice = gate_rating_from({"site_id": "G1", "valid_from": "2024-04-01", "kind": "orifice",
-                                "width_m": 2, "sill_m": 100, "mu": 0.6}, "gate_ratings[0]", ZONE)
+    orifice = gate_rating_from({"site_id": "G1", "kind": "orifice", "width_m": 2, "sill_m": 100,
+                                "mu": 0.6}, "gate_ratings[0]", APRIL)
     assert orifice.rating == OrificeGate(2.0, 100.0, 0.6)
-    assert orifice.valid_from == datetime(2024, 4, 1, tzinfo=ZONE)
-    table = gate_rating_from({"site_id": "G1", "valid_from": "2024-04-01", "kind": "table",
-                              "points": "101:0 101.5:1.2;102:3"}, "gate_ratings[1]", ZONE)
+    table = gate_rating_from({"site_id": "G1", "kind": "table",
+                              "points": "101:0 101.5:1.2;102:3"}, "gate_ratings[1]", APRIL)
     assert table.rating == TableCurve(((101.0, 0.0), (101.5, 1.2), (102.0, 3.0)))
     for rating in (orifice.rating, table.rating):
         assert rating_from(rating_kind(rating), rating_params(rating), "stored") == rating
@@ -212,8 +212,7 @@ def rating_kind(rating):
 ])
 def test_bad_gate_ratings_name_the_record(record):
     with pytest.raises(GateRatingError, match=r"gate_ratings\[3\]"):
-        gate_rating_from({"site_id": "G1", "valid_from": "2024-04-01", **record},
-                         "gate_ratings[3]", ZONE)
+        gate_rating_from({"site_id": "G1", **record}, "gate_ratings[3]", APRIL)
 
 
 YAML = """\
@@ -237,7 +236,7 @@ def test_registry_file_with_gate_meter_terminals_and_ratings(tmp_path: Path):
     assert loaded.meters["G1-gate"].channel == "gate"
     assert loaded.terminals["640104-00007"].device_id == "G1"
     versions = loaded.gate_versions("G1")
-    assert [v.valid_from.month for v in versions] == [4, 7]
+    assert [v.valid_from for v in versions] == [APRIL, APRIL.replace(month=7)]
     merged = Registry().merged_with(loaded)
     assert merged.gate_versions("G1") == versions
     assert merged.terminals == loaded.terminals
@@ -253,7 +252,11 @@ def test_registry_csv_for_terminals_and_gate_ratings(tmp_path: Path):
     assert load_registry_file(terminals, ZONE).terminals["640104-00007"].flow_unit == "m3/h"
     (rating,) = load_registry_file(ratings, ZONE).gate_ratings.values()
     assert rating.kind == "table"
-    assert rating.valid_from == datetime(2024, 4, 1, tzinfo=ZONE).astimezone(UTC)
+    assert rating.valid_from == APRIL
+    missing = tmp_path / "no-time.csv"
+    missing.write_text("site_id,valid_from,kind\nG1,,table\n", "utf-8")
+    with pytest.raises(RegistryError, match=r"gate_ratings\[0\]: valid_from is required"):
+        load_registry_file(missing, ZONE)
 
 
 def test_terminal_of_a_device_without_meters_is_refused():
@@ -263,7 +266,6 @@ def test_terminal_of_a_device_without_meters_is_refused():
     with pytest.raises(TerminalError, match="nowhere"):
         check_consistency(lonely)
     rated = Registry.build([], [], [], gate_ratings=[gate_rating_from(
-        {"site_id": "X", "valid_from": "2024-01-01", "kind": "power_law", "a": 1, "h0": 0,
-         "b": 1}, "r", ZONE)])
+        {"site_id": "X", "kind": "power_law", "a": 1, "h0": 0, "b": 1}, "r", APRIL)])
     with pytest.raises(RegistryError, match="unknown site X"):
         check_consistency(rated)
