@@ -23,6 +23,7 @@ from ingest.contract import (
     parse_message,
     parse_topic,
 )
+from ingest.gate_contract import GateMeterReading
 from ingest.registry import Meter, Registry
 
 
@@ -64,6 +65,7 @@ class IngestBatch:
     sessions: list[MeterSession] = field(default_factory=list)
     statuses: list[DeviceStatus] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    gates: list[GateMeterReading] = field(default_factory=list)  # ingest/field_messages.py
 
     @property
     def readings(self) -> int:

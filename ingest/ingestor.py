@@ -31,11 +31,12 @@ from zoneinfo import ZoneInfo
 import psycopg
 from prometheus_client import Counter, Histogram
 
-from ingest.batch import DeadLetter, IngestBatch, ReceivedMessage, build_batch
+from ingest.batch import DeadLetter, IngestBatch, ReceivedMessage
+from ingest.field_messages import build_batch_with_field_messages
 from ingest.reading_repository import (
     WriteResult,
     insert_dead_letters,
-    take_ingest_lock,
+    take_tails_lock,
     write_batch,
 )
 from ingest.register_tails import RegisterTails
@@ -69,8 +70,9 @@ class IngestConfig:
     batch_size: int = 5_000
     batch_wait_s: float = 0.05
     max_future: timedelta = timedelta(minutes=10)
-    # no shared subscription: the only ingestor, holding the ingest lock exclusively
-    exclusive: bool = True
+    # keep each meter's last readings if this process can take the tails lock
+    # (ingest.register_tails); off in a shared subscription, where it would not pay
+    try_tails: bool = True
 
 
 @dataclass
@@ -103,7 +105,7 @@ class Ingestor:
         # (version, registry) in one attribute: the writer replaces it, the builder reads it
         self._known: tuple[int, Registry] = (-1, Registry())
         self._writer_error: BaseException | None = None
-        self._tails = RegisterTails() if config.exclusive else None
+        self._tails: RegisterTails | None = None  # while this process holds the tails lock
 
     def run(self, stop: threading.Event) -> None:
         built: queue.Queue[_Built | None] = queue.Queue(maxsize=1)
@@ -144,9 +146,9 @@ class Ingestor:
 
     def _build(self, messages: Sequence[ReceivedMessage]) -> _Built:
         version, registry = self._known
-        batch = build_batch(messages, registry, prefix=self.config.prefix,
-                            default_zone=self.config.zone, now=datetime.now(UTC),
-                            max_future=self.config.max_future)
+        batch = build_batch_with_field_messages(  # JSON readings, gates and SZY206 frames
+            messages, registry, prefix=self.config.prefix, default_zone=self.config.zone,
+            now=datetime.now(UTC), max_future=self.config.max_future)
         return _Built(messages, batch, version)
 
     def commit(self, built: _Built, stop: threading.Event) -> bool:
@@ -188,15 +190,13 @@ class Ingestor:
             # autocommit: each write_batch's transaction() is then a real COMMIT, not a savepoint
             conn = psycopg.connect(self.config.database_url, connect_timeout=5,
                                    application_name=APPLICATION_NAME, autocommit=True)
-            if not take_ingest_lock(conn, exclusive=self.config.exclusive):
-                log.warning("waited for the ingest lock: another ingestor ran without a "
-                            "shared subscription (WATERBUDGET_MQTT_SHARE_GROUP)")
+            if self.config.try_tails and take_tails_lock(conn):
+                self._tails = RegisterTails()
             self._conn = conn
         return self._conn
 
     def _drop_connection(self) -> None:
-        if self._tails is not None:  # the session, and with it the exclusive lock, ends
-            self._tails.forget()
+        self._tails = None  # the session, and with it the tails lock, ends
         if self._conn is not None:
             try:
                 self._conn.close()

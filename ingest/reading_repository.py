@@ -14,9 +14,11 @@ A register reading is stored with the figures of the interval that ends at it
   pure rules of ``ingest.consumption``; new readings go in by binary COPY with
   their interval, stored readings whose interval the new ones changed are
   updated, and only where a figure actually changed.
-* A lone ingest process (no shared subscription) holds the ingest lock
-  exclusively and keeps each meter's last readings (``RegisterTails``): readings
-  that come after them need no context from the database.
+* One ingest process may keep each meter's last readings (``RegisterTails``,
+  while it holds the tails lock): readings that come after them need no
+  context from the database. Every other writer of register readings counts
+  its transactions in ``ingest_epoch``, and the tails holder drops its tails
+  when that count, or the registry version, moved.
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ from datetime import datetime
 from ingest.batch import DeadLetter, IngestBatch, MeterReading
 from ingest.bulk_sql import Conn, columns_of, copy_rows
 from ingest.consumption import Interval, Point, context_size, derive_intervals, recompute
+from ingest.gate_repository import write_gate_readings
 from ingest.register_tails import RegisterTails
 from ingest.registry import Meter, Registry
-from ingest.session_repository import insert_sessions
+from ingest.session_repository import insert_sessions, upsert_consumption
 from ingest.volumes import INTERVAL_COLUMNS, interval_figures
 
 __all__ = ["Conn", "WriteResult", "insert_dead_letters", "lock_meters", "rederive_meter",
-           "take_ingest_lock", "write_batch"]
+           "take_tails_lock", "write_batch"]
 
-INGEST_LOCK = 7_411_978  # session advisory lock: exclusive for a lone ingestor, else shared
+TAILS_LOCK = 7_411_978  # session advisory lock of the one process that keeps register tails
 
 READING_COLUMNS = ("meter_id", "ts", "value", "flow_m3h", *INTERVAL_COLUMNS)
 READING_TYPES = ("text", "timestamptz", "float8", "float8", "timestamptz", "text", "text", "text",
@@ -70,21 +73,6 @@ class WriteResult:
     tails: dict[str, list[Point]] = field(default_factory=dict)
 
 
-def take_ingest_lock(conn: Conn, *, exclusive: bool) -> bool:
-    """Session lock: one exclusive holder (a lone ingestor) or any number of shared ones.
-
-    A lone ingestor started while another ingests waits until that one ends
-    (a hot standby); processes of a shared subscription take it shared.
-    Returns False if it had to wait.
-    """
-    mode = "" if exclusive else "_shared"
-    row = conn.execute(f"SELECT pg_try_advisory_lock{mode}(%s)", (INGEST_LOCK,)).fetchone()
-    if row and row[0]:
-        return True
-    conn.execute(f"SELECT pg_advisory_lock{mode}(%s)", (INGEST_LOCK,))
-    return False
-
-
 def lock_meters(conn: Conn, meter_ids: Iterable[str]) -> None:
     keys = sorted(set(meter_ids))
     if keys:
@@ -92,22 +80,32 @@ def lock_meters(conn: Conn, meter_ids: Iterable[str]) -> None:
                      "FROM unnest(%b::text[]) AS m ORDER BY 1) AS ordered", (keys,))
 
 
+def take_tails_lock(conn: Conn) -> bool:
+    """Try to become the one process that keeps register tails (a session lock)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (TAILS_LOCK,)).fetchone()
+    return bool(row and row[0])
+
+
 def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
                 tails: RegisterTails | None = None) -> WriteResult:
     """Write one batch in one transaction; the caller acknowledges after it returns.
 
-    ``tails``: only for the holder of the exclusive ingest lock, which passes
-    ``result.tails`` to ``tails.remember`` after this returns.
+    ``tails``: only for the holder of the tails lock, which passes ``result.tails``
+    to ``tails.remember`` after this returns.
     """
     result = WriteResult()
     conflicts: list[DeadLetter] = []
     with conn.transaction():
         lock_meters(conn, [r.meter.meter_id for r in batch.registers]
-                    + [s.meter.meter_id for s in batch.sessions])
+                    + [s.meter.meter_id for s in batch.sessions]
+                    + [g.meter.meter_id for g in batch.gates])
         if tails is not None:
             _check_tails(conn, tails)
         if batch.registers:
             _write_registers(conn, batch.registers, registry, conflicts, result, tails)
+        if batch.gates:
+            upsert_consumption(conn, write_gate_readings(conn, batch.gates, registry, conflicts,
+                                                         result))
         if batch.sessions:
             result.sessions_new = insert_sessions(conn, batch.sessions, registry, conflicts)
         if batch.statuses:
@@ -119,20 +117,25 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
                  [s.online for s in batch.statuses], [s.alarms for s in batch.statuses]))
             result.statuses_new = cur.rowcount
         result.dead_letters = insert_dead_letters(conn, batch.dead_letters + conflicts)
+        if tails is None and batch.registers:
+            # last, so the row stays locked only until the commit
+            conn.execute("UPDATE ingest_epoch SET writes = writes + 1")
     return result
 
 
 def _check_tails(conn: Conn, tails: RegisterTails) -> None:
-    """Registry changes move and add readings: tails from before one are dropped.
+    """Tails from before another writer's readings or a registry change are dropped.
 
-    Read under the meter locks, which every registry change also takes, so a
-    change to these meters has committed by now and its version is seen.
+    Read under the meter locks, which every writer of readings also takes: a
+    transaction that wrote these meters has committed by now, and its count or
+    version is seen.
     """
-    row = conn.execute("SELECT version FROM registry_version").fetchone()
-    version = int(row[0]) if row else 0
-    if tails.registry_version != version:
+    row = conn.execute("SELECT (SELECT version FROM registry_version), "
+                       "(SELECT writes FROM ingest_epoch)").fetchone()
+    seen = (int(row[0]), int(row[1])) if row else None
+    if tails.seen != seen:
         tails.forget()
-        tails.registry_version = version
+        tails.seen = seen
 
 
 def _write_registers(conn: Conn, readings: Sequence[MeterReading], registry: Registry,

@@ -8,12 +8,13 @@ readings can keep each meter's last few stored readings itself: a batch whose
 readings all come after them (the usual, in-order case) needs nothing from the
 database.
 
-The tails are right only while no one else writes readings. The ingest
-process therefore uses them only while it holds the exclusive ingest lock
-(``ingest.reading_repository.take_ingest_lock``; processes in a shared
-subscription hold it shared and keep no tails), drops them all when the
-registry changes (replacements move readings) and after any failed
-transaction, and records a batch's tails only once the batch is committed.
+The tails are right only while no one else writes readings. So one process
+at a time keeps them, the one holding the tails lock
+(``ingest.reading_repository.take_tails_lock``); every other writer of
+register readings counts its transactions in ``ingest_epoch``; the holder
+drops all its tails when that count or the registry version (replacements
+move readings) has moved, and after any failed transaction, and records a
+batch's tails only once the batch is committed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class RegisterTails:
     def __init__(self, max_meters: int = MAX_METERS) -> None:
         self._tails: dict[str, tuple[Point, ...]] = {}
         self._max_meters = max_meters
-        self.registry_version: int | None = None  # the version they were kept under
+        self.seen: tuple[int, int] | None = None  # (registry version, ingest_epoch) kept under
 
     def context_for(self, meter_id: str, earliest_new: Point) -> list[Point] | None:
         """The stored readings that new readings need, if all of them come after the tail."""
@@ -52,7 +53,7 @@ class RegisterTails:
 
     def forget(self) -> None:
         self._tails.clear()
-        self.registry_version = None
+        self.seen = None
 
     def __len__(self) -> int:
         return len(self._tails)

@@ -21,9 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from ingest.consumption import RegisterSpec
+from ingest.gate_discharge import GateVersion
+from ingest.gate_ratings import GateRating, gate_rating_from
+from ingest.szy206_terminals import Terminal, check_terminals, terminal_from
 
 SITE_KINDS = ("well", "canal_gate", "pump_station")
-METER_CHANNELS = ("flow", "power", "card")
+METER_CHANNELS = ("flow", "power", "card", "gate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +83,16 @@ class Registry:
     _by_device: dict[tuple[str, str], list[Meter]] = field(default_factory=dict)
     _zones: dict[str, str] = field(default_factory=dict)  # device -> site time zone
     _installed: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+    terminals: dict[str, Terminal] = field(default_factory=dict)  # SZY206 address -> terminal
+    gate_ratings: dict[tuple[str, datetime], GateRating] = field(default_factory=dict)
+    _gate_versions: dict[str, list[GateVersion]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sites: Iterable[Site], meters: Iterable[Meter],
-              coefficients: Iterable[Coefficient]) -> Registry:
-        registry = cls(sites={s.site_id: s for s in sites})
+              coefficients: Iterable[Coefficient], *, terminals: Iterable[Terminal] = (),
+              gate_ratings: Iterable[GateRating] = ()) -> Registry:
+        registry = cls(sites={s.site_id: s for s in sites},
+                       terminals={t.address: t for t in terminals})
         for meter in meters:
             registry.meters[meter.meter_id] = meter
             registry._by_device.setdefault((meter.device_id, meter.channel), []).append(meter)
@@ -97,6 +105,9 @@ class Registry:
             registry.coefficient_records[(coef.site_id, coef.valid_from)] = coef
             registry.coefficients.setdefault(coef.site_id, []).append(
                 (coef.valid_from, coef.m3_per_kwh))
+        for rating in sorted(gate_ratings, key=lambda r: r.valid_from):
+            registry.gate_ratings[(rating.site_id, rating.valid_from)] = rating
+            registry._gate_versions.setdefault(rating.site_id, []).append(rating.version())
         return registry
 
     def merged_with(self, incoming: Registry) -> Registry:
@@ -104,7 +115,10 @@ class Registry:
         return Registry.build({**self.sites, **incoming.sites}.values(),
                               {**self.meters, **incoming.meters}.values(),
                               {**self.coefficient_records,
-                               **incoming.coefficient_records}.values())
+                               **incoming.coefficient_records}.values(),
+                              terminals={**self.terminals, **incoming.terminals}.values(),
+                              gate_ratings={**self.gate_ratings,
+                                            **incoming.gate_ratings}.values())
 
     def meter_for(self, device_id: str, channel: str, ts: datetime) -> Meter | None:
         """The meter installed on the device's channel at ts."""
@@ -115,6 +129,10 @@ class Registry:
         if index >= 0 and installs[index].active_at(ts):
             return installs[index]
         return None
+
+    def gate_versions(self, site_id: str) -> list[GateVersion]:
+        """The site's gate ratings, sorted by valid_from."""
+        return self._gate_versions.get(site_id, [])
 
     def knows_device(self, device_id: str) -> bool:
         return device_id in self._zones
@@ -223,6 +241,11 @@ def coefficient_from(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> C
                        value, _required(record, "method", where), record.get("note") or None)
 
 
+def _gate_rating(record: Mapping[str, Any], where: str, zone: ZoneInfo) -> GateRating:
+    valid_from = _time(_required(record, "valid_from", where), f"{where}.valid_from", zone)
+    return gate_rating_from(record, where, valid_from)
+
+
 def check_consistency(registry: Registry) -> None:
     """Every meter on a known site; no two meters on one device channel at once."""
     for meter in registry.meters.values():
@@ -237,6 +260,10 @@ def check_consistency(registry: Registry) -> None:
     for site_id in registry.coefficients:
         if site_id not in registry.sites:
             raise RegistryError(f"coefficient for unknown site {site_id}")
+    for site_id, _ in registry.gate_ratings:
+        if site_id not in registry.sites:
+            raise RegistryError(f"gate rating for unknown site {site_id}")
+    check_terminals(registry.terminals.values(), set(registry._zones))
 
 
 def load_registry_file(path: Path, zone: ZoneInfo) -> Registry:
@@ -246,7 +273,9 @@ def load_registry_file(path: Path, zone: ZoneInfo) -> Registry:
         rows = list(csv.DictReader(io.StringIO(text)))
         header = rows[0].keys() if rows else set()
         kind = ("meters" if "meter_id" in header else
-                "coefficients" if "m3_per_kwh" in header else "sites")
+                "coefficients" if "m3_per_kwh" in header else
+                "terminals" if "address" in header else
+                "gate_ratings" if "valid_from" in header else "sites")
         doc: dict[str, Any] = {kind: rows}
     else:
         loaded = yaml.safe_load(text) or {}
@@ -263,4 +292,8 @@ def load_registry_file(path: Path, zone: ZoneInfo) -> Registry:
               for i, r in enumerate(doc.get("meters") or [])]
     coefs = [coefficient_from(r, f"coefficients[{i}]", zone_of(r))
              for i, r in enumerate(doc.get("coefficients") or [])]
-    return Registry.build(sites, meters, coefs)
+    terminals = [terminal_from(r, f"terminals[{i}]")
+                 for i, r in enumerate(doc.get("terminals") or [])]
+    ratings = [_gate_rating(r, f"gate_ratings[{i}]", zone_of(r))
+               for i, r in enumerate(doc.get("gate_ratings") or [])]
+    return Registry.build(sites, meters, coefs, terminals=terminals, gate_ratings=ratings)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ingest.consumption import context_size
 from ingest.contract import CardSession
+from ingest.gate_restatement import rederive_gate_meter, restate_gate_sites
 from ingest.reading_repository import Conn, lock_meters, rederive_meter
 from ingest.registry import (
     Coefficient,
@@ -21,6 +22,11 @@ from ingest.registry import (
     check_consistency,
 )
 from ingest.session_repository import upsert_consumption
+from ingest.telemetry_registry_repository import (
+    load_gate_ratings,
+    load_terminals,
+    save_terminals_and_ratings,
+)
 from ingest.volumes import session_row
 
 SITE_COLUMNS = tuple(f.name for f in fields(Site))
@@ -39,7 +45,8 @@ def load_registry(conn: Conn) -> Registry:
         f"SELECT {', '.join(METER_COLUMNS)} FROM meters")]
     coefficients = [Coefficient(*row) for row in conn.execute(
         "SELECT site_id, valid_from, m3_per_kwh, method, note FROM power_coefficients")]
-    return Registry.build(sites, meters, coefficients)
+    return Registry.build(sites, meters, coefficients, terminals=load_terminals(conn),
+                          gate_ratings=load_gate_ratings(conn))
 
 
 def _upsert(conn: Conn, table: str, key: str, columns: tuple[str, ...],
@@ -93,20 +100,24 @@ def save_registry(conn: Conn, incoming: Registry) -> SaveSummary:
         _upsert(conn, "meters", "meter_id", METER_COLUMNS,
                 [tuple(getattr(m, c) for c in METER_COLUMNS) for m in incoming.meters.values()])
         for meter in incoming.meters.values():
-            _registry_readings(conn, meter)
+            if meter.channel != "gate":  # a gate meter has no register
+                _registry_readings(conn, meter)
         changed = [c for key, c in incoming.coefficient_records.items()
                    if current.coefficient_records.get(key) != c]
         for coefficient in changed:
             _upsert_coefficient(conn, coefficient)
+        changed_ratings = save_terminals_and_ratings(conn, current, incoming)
         _bump(conn)
         stored = load_registry(conn)
         for meter in incoming.meters.values():
             if meter != current.meters.get(meter.meter_id):
-                rederive_meter(conn, stored, meter, meter.installed_at)
+                rederive = rederive_gate_meter if meter.channel == "gate" else rederive_meter
+                rederive(conn, stored, meter, meter.installed_at)
         restated = sorted({c.site_id for c in changed})
         for site_id in restated:
             since = min(c.valid_from for c in changed if c.site_id == site_id)
             restate_site(conn, stored, site_id, since)
+        restated = sorted({*restated, *restate_gate_sites(conn, stored, changed_ratings)})
     return SaveSummary(len(incoming.sites), len(incoming.meters),
                        len(incoming.coefficient_records), restated)
 
@@ -181,6 +192,9 @@ def replace_meter(conn: Conn, *, old_meter_id: str, new: Meter, final_register: 
         old = current.meters.get(old_meter_id)
         if old is None:
             raise RegistryError(f"unknown meter {old_meter_id}")
+        if old.channel == "gate":
+            raise RegistryError("a gate meter has no register to carry over: load it with "
+                                "removed_at and the new one as a meter of its own")
         if new.installed_at <= old.installed_at:
             raise RegistryError("the replacement must be after the old meter's installation")
         if (old.device_id, old.channel, old.site_id) != (new.device_id, new.channel, new.site_id):

@@ -1,4 +1,5 @@
-"""Wiring of the ingest process: settings -> broker source + ingest loop."""
+"""Wiring of the ingest processes: settings -> a message source (the MQTT broker, or the
+SZY206 TCP listener) + the ingest loop."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ import threading
 from datetime import timedelta
 
 from ingest.contract import CHANNELS
+from ingest.field_messages import FIELD_CHANNELS
 from ingest.ingestor import IngestConfig, Ingestor
 from ingest.mqtt_source import MqttSource
+from ingest.szy206_listener import Szy206Listener
 from waterbudget.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def subscription_topics(settings: Settings) -> list[str]:
-    """The four data channels only: command topics under the same prefix are not ours."""
-    return [f"{settings.topic_prefix.rstrip('/')}/+/{channel}" for channel in CHANNELS]
+    """The data channels only: command topics under the same prefix are not ours."""
+    return [f"{settings.topic_prefix.rstrip('/')}/+/{channel}"
+            for channel in (*CHANNELS, *FIELD_CHANNELS)]
 
 
 def build_ingestor(settings: Settings) -> tuple[MqttSource, Ingestor]:
@@ -24,19 +28,41 @@ def build_ingestor(settings: Settings) -> tuple[MqttSource, Ingestor]:
                         topics=subscription_topics(settings), share_group=settings.mqtt_share_group,
                         protocol=settings.mqtt_protocol,
                         receive_maximum=settings.mqtt_receive_maximum)
-    config = IngestConfig(settings.database_url, settings.topic_prefix, settings.zone,
-                          settings.ingest_batch_size, settings.ingest_batch_wait_ms / 1000,
-                          timedelta(seconds=settings.ingest_max_future_s),
-                          exclusive=not settings.mqtt_share_group)
-    return source, Ingestor(source, config)
+    return source, Ingestor(source, _config(settings, tails=not settings.mqtt_share_group))
 
 
-def run_ingest(settings: Settings, stop: threading.Event) -> Ingestor:
-    """Run until ``stop`` is set; uncommitted messages stay unacknowledged for redelivery."""
-    source, ingestor = build_ingestor(settings)
+def _config(settings: Settings, *, tails: bool) -> IngestConfig:
+    return IngestConfig(settings.database_url, settings.topic_prefix, settings.zone,
+                        settings.ingest_batch_size, settings.ingest_batch_wait_ms / 1000,
+                        timedelta(seconds=settings.ingest_max_future_s), try_tails=tails)
+
+
+def build_szy206_ingestor(settings: Settings, *, host: str,
+                          port: int) -> tuple[Szy206Listener, Ingestor]:
+    """SZY206 terminals over TCP -> the same ingest loop as MQTT messages."""
+    source = Szy206Listener(host, port, prefix=settings.topic_prefix,
+                            max_unacked=settings.mqtt_receive_maximum)
+    return source, Ingestor(source, _config(settings, tails=True))
+
+
+def run_szy206_listener(settings: Settings, stop: threading.Event, *, host: str,
+                        port: int) -> Ingestor:
+    """Run until ``stop`` is set; frames not committed by then are not confirmed."""
+    source, ingestor = build_szy206_ingestor(settings, host=host, port=port)
+    return _run(source, ingestor, stop)
+
+
+def _run(source: MqttSource | Szy206Listener, ingestor: Ingestor,
+         stop: threading.Event) -> Ingestor:
     source.start()
     try:
         ingestor.run(stop)
     finally:
         source.stop()
     return ingestor
+
+
+def run_ingest(settings: Settings, stop: threading.Event) -> Ingestor:
+    """Run until ``stop`` is set; uncommitted messages stay unacknowledged for redelivery."""
+    source, ingestor = build_ingestor(settings)
+    return _run(source, ingestor, stop)

@@ -18,6 +18,7 @@ Uplink frames decoded (SZY206-2016 §6, application functions, AFN):
   2    water level        4-byte signed BCD per point, 3 decimals, m
   3    flow / volume      per point: flow 5-byte signed BCD, 3 decimals, and
                           cumulative volume 5-byte signed BCD, integer m³
+  5    gate position      3-byte BCD per point, 2 decimals, gate opening in m
   6    power              3-byte BCD per point, integer, read as the
                           cumulative electric-energy register in kWh
   13   alarm / state      no values, the two words only
@@ -44,6 +45,9 @@ Where the standard (or the public material about it) is ambiguous, we chose:
 * comprehensive (14) bitmap, bit D0 up: rainfall (3 bytes), water level (4),
   flow/volume (10), gate position (3), wind (3), power (3), soil moisture (2),
   water quality (variable: not supported). One point per flagged parameter.
+* gate position (闸位, code 5) is read as the gate opening in m with 2
+  decimals (0000.00–9999.99); a terminal that reports it in another unit
+  must not be used for gate discharge.
 * an all-AAH value area means "nothing valid to report" -> invalid_value,
   whatever its length (reference frame 2 sends a single 5-byte marker). Any
   AAH byte inside a value field -> invalid_value, except the instantaneous
@@ -59,6 +63,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from typing import NamedTuple
 
 from ingest.contract import (
     DEFAULT_MAX_FUTURE,
@@ -67,7 +72,14 @@ from ingest.contract import (
     PayloadError,
     RegisterReading,
 )
-from ingest.szy206_frame import AFN_LINK_CHECK, AFN_QUERY_REPLY, AFN_SELF_REPORT, Frame
+from ingest.szy206_frame import (
+    AFN_LINK_CHECK,
+    AFN_QUERY_REPLY,
+    AFN_SELF_REPORT,
+    CODE_MASK,
+    DIR_UPLINK,
+    Frame,
+)
 
 # Terminals keep Beijing time. China has had no daylight saving since 1991, so
 # a fixed UTC+8 offset is exact for any frame we can receive, and much cheaper
@@ -77,10 +89,11 @@ FLOW_M3H_PER_UNIT = 3600.0  # the standard's m³/s -> m³/h
 
 CODE_WATER_LEVEL = 2
 CODE_FLOW = 3
+CODE_GATE = 5
 CODE_POWER = 6
 CODE_ALARM_STATE = 13
 CODE_COMPREHENSIVE = 14
-KNOWN_UNSUPPORTED = {1: "rainfall", 4: "velocity", 5: "gate position", 7: "air pressure",
+KNOWN_UNSUPPORTED = {1: "rainfall", 4: "velocity", 7: "air pressure",
                      8: "wind", 9: "water temperature", 10: "water quality",
                      11: "soil moisture", 12: "evaporation", 15: "water pressure"}
 
@@ -95,20 +108,30 @@ ALARM_BITS = ("ac_power_failure", "battery_voltage", "water_level_limit", "flow_
 # BCD byte -> 0..99, or -1 when either nibble is above 9.
 _BCD = tuple((b >> 4) * 10 + (b & 15) if b >> 4 < 10 and b & 15 < 10 else -1 for b in range(256))
 
-_POINT_SIZE = {CODE_WATER_LEVEL: 4, CODE_FLOW: 10, CODE_POWER: 3}
+_POINT_SIZE = {CODE_WATER_LEVEL: 4, CODE_FLOW: 10, CODE_GATE: 3, CODE_POWER: 3}
 
 # comprehensive bitmap: bit -> (byte count, parameter code or None to skip)
-_COMPREHENSIVE = ((3, None), (4, CODE_WATER_LEVEL), (10, CODE_FLOW), (3, None), (3, None),
-                  (3, CODE_POWER), (2, None))
+_COMPREHENSIVE = ((3, None), (4, CODE_WATER_LEVEL), (10, CODE_FLOW), (3, CODE_GATE),
+                  (3, None), (3, CODE_POWER), (2, None))
 
 
 @dataclass(frozen=True, slots=True)
 class LevelReading:
-    """A water level in m (no contract type for it yet; gates need it)."""
+    """A water level in m: point k of a terminal (1 = the first)."""
 
     device_id: str
     ts: datetime
     level_m: float
+    point: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class GateOpeningReading:
+    """A gate opening in m (gate position, code 5)."""
+
+    device_id: str
+    ts: datetime
+    opening_m: float
 
 
 def alarm_names(alarm_word: int) -> tuple[str, ...]:
@@ -127,13 +150,13 @@ def on_battery(state_word: int) -> bool:
     return bool(state_word >> 6 & 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):  # a named tuple: one per frame on the hot path
     device_id: str
     afn: int
     ts: datetime  # from the time label, or the receive time when the frame has none
     readings: tuple[RegisterReading | DeviceStatus, ...]
     levels: tuple[LevelReading, ...] = ()
+    openings: tuple[GateOpeningReading, ...] = ()
     alarm_word: int | None = None
     state_word: int | None = None
 
@@ -147,23 +170,39 @@ def device_id(address: bytes) -> str:
     return f"{a1}-{int.from_bytes(address[3:5], 'little'):05d}"
 
 
-def bcd_value(field: bytes, *, decimals: int, signed: bool, what: str) -> float:
+def bcd_value(field: bytes, decimals: int, signed: bool, what: str) -> float:
     """Least-significant-byte-first BCD -> number, or PayloadError."""
     if 0xAA in field:
         raise PayloadError("invalid_value", f"{what} {field.hex(' ')} is marked invalid (AAH)")
     digits = field[::-1].hex()
-    sign = 1
+    negative = False
     if signed:
         head = digits[0]
-        if head in "8f":
-            sign = -1
+        if head == "8" or head == "f":
+            negative = True
         elif head != "0":
             raise PayloadError("non_bcd", f"{what} {field.hex(' ')}: bad sign nibble {head}")
         digits = digits[1:]
     if not digits.isdigit():
         raise PayloadError("non_bcd", f"{what} {field.hex(' ')} has non-BCD digits")
-    number = sign * int(digits)
-    return number / 10**decimals if decimals else float(number)
+    number = int(digits)
+    if negative:
+        number = -number
+    return number / _SCALE[decimals] if decimals else float(number)
+
+
+_SCALE = (1, 10, 100, 1000)
+
+
+@lru_cache(maxsize=64)
+def _calendar(received_at: datetime, tz: tzinfo,
+              max_future: timedelta) -> tuple[datetime, int, int, int]:
+    """Latest acceptable time, year, month and day of the receive time in ``tz``.
+
+    Cached: every frame of a batch shares one receive time.
+    """
+    local = received_at.astimezone(tz)
+    return local + max_future, local.year, local.month, local.day
 
 
 def label_time(tp: bytes, *, received_at: datetime, tz: tzinfo = SITE_TZ,
@@ -182,15 +221,16 @@ def label_time(tp: bytes, *, received_at: datetime, tz: tzinfo = SITE_TZ,
     is still a valid observation (backfill after an outage).
     """
     second, minute, hour, day = _BCD[tp[0]], _BCD[tp[1]], _BCD[tp[2]], _BCD[tp[3]]
-    if min(second, minute, hour, day) < 0:
+    if second < 0 or minute < 0 or hour < 0 or day < 0:
         raise PayloadError("non_bcd", f"time label {tp.hex(' ')} has non-BCD digits")
     if second > 59 or minute > 59 or hour > 23 or not 1 <= day <= 31:
         raise PayloadError("bad_time", f"time label {tp.hex(' ')} is not a time")
-    local = received_at.astimezone(tz)
-    limit = local + max_future
-    year, month = local.year, local.month
-    steps = (1, 0, -1) if day < local.day else (0, -1)
-    for step in steps:
+    limit, year, month, today = _calendar(received_at, tz, max_future)
+    if day <= 28 and day >= today:  # this month (the common case), unless still ahead
+        candidate = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        if candidate <= limit:
+            return candidate
+    for step in ((1, 0, -1) if day < today else (0, -1)):
         y, m = divmod(year * 12 + month - 1 + step, 12)
         m += 1
         if day > _days_in_month(y, m):
@@ -199,7 +239,7 @@ def label_time(tp: bytes, *, received_at: datetime, tz: tzinfo = SITE_TZ,
         if candidate <= limit:
             return candidate
     raise PayloadError("bad_time", f"day {day} {hour:02d}:{minute:02d}:{second:02d} does not "
-                                   f"fit a month near {local.isoformat()}")
+                                   f"fit a month near {received_at.astimezone(tz).isoformat()}")
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -212,47 +252,77 @@ def decode(frame: Frame, *, received_at: datetime, tz: tzinfo = SITE_TZ,
            max_future: timedelta = DEFAULT_MAX_FUTURE,
            flow_m3h_per_unit: float = FLOW_M3H_PER_UNIT) -> Decoded:
     """A checked uplink frame -> typed readings, or PayloadError."""
-    if not frame.uplink:
+    if not frame.control & DIR_UPLINK:
         raise PayloadError("bad_direction", "downlink frame (DIR=0) received from a terminal")
     dev = device_id(frame.address)
     data = frame.data
-    if frame.afn == AFN_LINK_CHECK:
+    afn = frame.afn
+    if afn == AFN_LINK_CHECK:
         if len(data) not in (1, 6) or data[0] not in LINK_FUNCTIONS:
             raise PayloadError("unknown_code", f"link check data {data.hex(' ')}")
         ts = (label_time(data[1:], received_at=received_at, tz=tz, max_future=max_future)
               if len(data) == 6 else received_at)
-        status = DeviceStatus(dev, ts, LINK_FUNCTIONS[data[0]], None)
-        return Decoded(dev, frame.afn, ts, (status,))
-    if frame.afn not in (AFN_SELF_REPORT, AFN_QUERY_REPLY):
-        raise PayloadError("unknown_code", f"AFN {frame.afn:02X}H is not decoded")
-    if len(data) < WORDS_AND_TP:
-        raise PayloadError("bad_length", f"{len(data)} data bytes, need at least {WORDS_AND_TP}")
-    body, tail = data[:-WORDS_AND_TP], data[-WORDS_AND_TP:]
-    alarm_word = tail[0] | tail[1] << 8
-    state_word = tail[2] | tail[3] << 8
-    ts = label_time(tail[4:9], received_at=received_at, tz=tz, max_future=max_future)
-    if body and body.count(0xAA) == len(body):
+        return Decoded(dev, afn, ts, (DeviceStatus(dev, ts, LINK_FUNCTIONS[data[0]], None),))
+    if afn != AFN_SELF_REPORT and afn != AFN_QUERY_REPLY:
+        raise PayloadError("unknown_code", f"AFN {afn:02X}H is not decoded")
+    size = len(data)
+    if size < WORDS_AND_TP:
+        raise PayloadError("bad_length", f"{size} data bytes, need at least {WORDS_AND_TP}")
+    end = size - WORDS_AND_TP
+    alarm_word = data[end] | data[end + 1] << 8
+    state_word = data[end + 2] | data[end + 3] << 8
+    ts = label_time(data[end + 4 :], received_at=received_at, tz=tz, max_future=max_future)
+    status = DeviceStatus(dev, ts, True, alarm_word)
+    code = frame.control & CODE_MASK
+    if code == CODE_FLOW and end == 10:  # the common frame: one flow/volume point
+        # Both fields at once, most significant digit first: volume's 10 digits, then
+        # flow's. All BCD and both sign nibbles 0: read here; anything else (AAH markers,
+        # non-BCD digits, negative values) goes the general way, which names the fault.
+        digits = data[9::-1].hex()
+        if digits.isdigit() and digits[0] == "0" and digits[10] == "0":
+            flow = int(digits[11:]) / 1000 * flow_m3h_per_unit
+            reading = RegisterReading(dev, Channel.FLOW, ts, float(int(digits[1:10])), flow)
+        else:
+            reading = _flow(data[:10], dev, ts, flow_m3h_per_unit)
+        return Decoded(dev, afn, ts, (reading, status), (), (), alarm_word, state_word)
+    body = data[:end]
+    if body and body.count(0xAA) == end:
         raise PayloadError("invalid_value", f"value area {body.hex(' ')} is all AAH (no value)")
+    points = _points(code, body)
     readings: list[RegisterReading | DeviceStatus] = []
     levels: list[LevelReading] = []
-    code = frame.code
+    openings: list[GateOpeningReading] = []
+    for point, field_code, field in points:
+        point_id = dev if point == 1 else f"{dev}:{point}"
+        if field_code == CODE_FLOW:
+            readings.append(_flow(field, point_id, ts, flow_m3h_per_unit))
+        elif field_code == CODE_WATER_LEVEL:
+            levels.append(LevelReading(dev, ts, bcd_value(field, 3, True, "water level"), point))
+        elif field_code == CODE_GATE:
+            openings.append(GateOpeningReading(point_id, ts,
+                                               bcd_value(field, 2, False, "gate position")))
+        else:
+            readings.append(RegisterReading(point_id, Channel.POWER, ts,
+                                            bcd_value(field, 0, False, "energy")))
+    readings.append(status)
+    return Decoded(dev, afn, ts, tuple(readings), tuple(levels), tuple(openings), alarm_word,
+                   state_word)
+
+
+def _points(code: int, body: bytes) -> list[tuple[int, int, bytes]]:
+    """(point number, parameter code, value field) of each value in the frame."""
     if code == CODE_COMPREHENSIVE:
-        for field_code, field in _comprehensive_fields(body):
-            _read(field_code, field, dev, ts, flow_m3h_per_unit, readings, levels)
-    elif code == CODE_ALARM_STATE:
+        return [(1, field_code, field) for field_code, field in _comprehensive_fields(body)]
+    if code == CODE_ALARM_STATE:
         if body:
             raise PayloadError("bad_length", f"{len(body)} value bytes in an alarm/state frame")
-    else:
-        size = _point_size(code)
-        if not body or len(body) % size:
-            raise PayloadError("bad_length", f"{len(body)} value bytes for code {code}, "
-                                             f"expected a multiple of {size}")
-        for k, start in enumerate(range(0, len(body), size), 1):
-            point_id = dev if k == 1 else f"{dev}:{k}"
-            _read(code, body[start : start + size], point_id, ts, flow_m3h_per_unit,
-                  readings, levels)
-    readings.append(DeviceStatus(dev, ts, True, alarm_word))
-    return Decoded(dev, frame.afn, ts, tuple(readings), tuple(levels), alarm_word, state_word)
+        return []
+    size = _point_size(code)
+    if not body or len(body) % size:
+        raise PayloadError("bad_length", f"{len(body)} value bytes for code {code}, "
+                                         f"expected a multiple of {size}")
+    return [(k, code, body[start : start + size])
+            for k, start in enumerate(range(0, len(body), size), 1)]
 
 
 def _point_size(code: int) -> int:
@@ -286,26 +356,15 @@ def _comprehensive_fields(body: bytes) -> list[tuple[int, bytes]]:
     return fields
 
 
-def _read(code: int, field: bytes, dev: str, ts: datetime, flow_m3h_per_unit: float,
-          readings: list[RegisterReading | DeviceStatus], levels: list[LevelReading]) -> None:
-    if code == CODE_FLOW:
-        volume = bcd_value(field[5:], decimals=0, signed=True, what="volume")
-        if volume < 0:
-            raise PayloadError("absurd_value", f"negative cumulative volume {volume:g}")
-        flow: float | None
-        try:
-            flow = bcd_value(field[:5], decimals=3, signed=True, what="flow")
-        except PayloadError as exc:
-            if exc.reason != "invalid_value":
-                raise
-            flow = None
-        if flow is not None and flow < 0:
-            raise PayloadError("absurd_value", f"negative flow {flow}")
-        m3h = None if flow is None else flow * flow_m3h_per_unit
-        readings.append(RegisterReading(dev, Channel.FLOW, ts, volume, m3h))
-    elif code == CODE_WATER_LEVEL:
-        levels.append(LevelReading(dev, ts, bcd_value(field, decimals=3, signed=True,
-                                                       what="water level")))
-    else:
-        energy = bcd_value(field, decimals=0, signed=False, what="energy")
-        readings.append(RegisterReading(dev, Channel.POWER, ts, energy))
+def _flow(field: bytes, point_id: str, ts: datetime, m3h_per_unit: float) -> RegisterReading:
+    """Instantaneous flow (5 bytes, 3 decimals) and cumulative volume (5 bytes, m³)."""
+    volume = bcd_value(field[5:], 0, True, "volume")
+    if volume < 0:
+        raise PayloadError("absurd_value", f"negative cumulative volume {volume:g}")
+    flow_field = field[:5]
+    if 0xAA in flow_field:  # an invalid flow beside a valid volume: the volume still counts
+        return RegisterReading(point_id, Channel.FLOW, ts, volume, None)
+    flow = bcd_value(flow_field, 3, True, "flow")
+    if flow < 0:
+        raise PayloadError("absurd_value", f"negative flow {flow}")
+    return RegisterReading(point_id, Channel.FLOW, ts, volume, flow * m3h_per_unit)

@@ -54,6 +54,23 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_szy206_listen(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.service import run_szy206_listener
+
+    _require(settings, "database_url")
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    ingestor = run_szy206_listener(settings, stop, host=args.host, port=args.port)
+    print(f"stopped after {ingestor.stats.messages} frames, "
+          f"{ingestor.stats.readings_new} new readings, {ingestor.stats.dead_letters} dead letters")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, timedelta
 
@@ -149,12 +166,23 @@ def cmd_add_coefficient(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _printable(raw: bytes) -> str:
+    """A payload as text, or as hex where it is binary (SZY206 frames)."""
+    for cut in range(4):  # the prefix may end inside a UTF-8 character
+        try:
+            return raw[: len(raw) - cut].decode()[:120]
+        except UnicodeDecodeError:
+            continue
+    return raw[:60].hex(" ").upper()
+
+
 def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
     with _connect(settings) as conn:
         rows = conn.execute(
-            "SELECT received_at, topic, reason, detail, left(convert_from(payload, 'UTF8'), 120) "
+            "SELECT received_at, topic, reason, detail, substring(payload FROM 1 FOR 480) "
             "FROM dead_letters ORDER BY id DESC LIMIT %s", (args.limit,)).fetchall()
-    for received, topic, reason, detail, payload in rows:
+    for received, topic, reason, detail, raw in rows:
+        payload = _printable(bytes(raw))
         print(f"{received:%Y-%m-%d %H:%M:%S} {reason:<22} {topic}\n    {detail}\n    {payload}")
     return 0
 
@@ -205,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_migrate)
     sub.add_parser("ingest", help="MQTT readings -> TimescaleDB, until SIGTERM").set_defaults(
         handler=cmd_ingest)
+    listen = sub.add_parser("szy206-listen",
+                            help="SZY206-2016 terminals over TCP -> TimescaleDB, until SIGTERM")
+    listen.add_argument("--host", default="0.0.0.0")
+    listen.add_argument("--port", type=int, default=9206)
+    listen.set_defaults(handler=cmd_szy206_listen)
 
     simulate = sub.add_parser("simulate", help="publish simulated device traffic")
     simulate.add_argument("--sites", type=int, default=20)

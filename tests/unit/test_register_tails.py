@@ -33,11 +33,11 @@ def test_a_meter_known_to_have_no_readings_has_an_empty_tail() -> None:
 
 def test_forget_and_the_size_bound() -> None:
     tails = RegisterTails(max_meters=3)
-    tails.registry_version = 7
+    tails.seen = (7, 0)
     tails.remember({f"M{i}": points(2) for i in range(3)})
     assert len(tails) == 3
     tails.remember({"M9": points(2)})  # over the bound: start again
     assert len(tails) == 1
     tails.forget()
     assert len(tails) == 0
-    assert tails.registry_version is None
+    assert tails.seen is None

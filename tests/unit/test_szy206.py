@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ingest.contract import Channel, DeviceStatus, PayloadError, RegisterReading
 from ingest.szy206_decode import (
     SITE_TZ,
+    _flow,
     alarm_names,
     decode,
     device_id,
@@ -339,3 +340,37 @@ def test_any_chunking_yields_the_same_frames(points, data):
     assert frames_of(items) == frames
     assert rejections_of(items) == []
     assert splitter.close() == []
+
+
+@given(st.binary(min_size=10, max_size=10))
+def test_the_common_flow_frame_reads_as_the_general_decoder_would(field):
+    """decode() reads one-point flow frames on a shortcut; it must agree with _flow."""
+    frame = self_report(3, field)
+    expected: RegisterReading | str
+    try:
+        expected = _flow(field, "640104-00007", datetime(2024, 6, 9, 8, 30, tzinfo=SITE_TZ),
+                         3600.0)
+    except PayloadError as exc:
+        expected = exc.reason
+    if isinstance(expected, str):
+        assert reason_of(frame) == expected
+    else:
+        assert decode(frame, received_at=JUNE_9).readings[0] == expected
+
+
+@given(st.integers(0, 999_999_999), st.integers(0, 999_999_999))
+def test_flow_and_volume_digits_round_trip(flow, volume):
+    reading = decode(self_report(3, bcd(flow, 5) + bcd(volume, 5)), received_at=JUNE_9).readings[0]
+    assert isinstance(reading, RegisterReading)
+    assert reading.value == volume
+    assert reading.flow_m3h == pytest.approx(flow / 1000 * 3600)
+
+
+def test_gate_position_and_level_points():
+    decoded = decode(self_report(5, bcd(35, 3)), received_at=JUNE_9)
+    assert [(o.device_id, o.opening_m) for o in decoded.openings] == [("640104-00007", 0.35)]
+    levels = decode(self_report(2, bytes.fromhex("45230100") + bytes.fromhex("00100100")),
+                    received_at=JUNE_9).levels
+    assert [lv.point for lv in levels] == [1, 2]
+    assert [lv.level_m for lv in levels] == pytest.approx([12.345, 11.0])
+    assert reason_of(self_report(5, bytes.fromhex("3500AA"))) == "invalid_value"
