@@ -27,8 +27,7 @@ from ingest.gate_contract import GateMeterReading
 from ingest.registry import Meter, Registry
 
 
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
+class ReceivedMessage(NamedTuple):  # a named tuple: one per message on the hot path
     """A broker message as the rest of the code sees it (no paho types past the edge)."""
 
     topic: str
@@ -130,9 +129,16 @@ def _one_meter(readings: list[Reading], topic: Topic, registry: Registry,
     A meter is installed over one span of time, so when the earliest and the
     latest reading belong to it, every reading between does.
     """
-    if not readings or topic.channel not in (Channel.FLOW, Channel.POWER):
+    if not readings or (topic.channel is not Channel.FLOW and topic.channel is not Channel.POWER):
         return False
     registers = cast(list[RegisterReading], readings)
+    if len(registers) == 1:
+        r = registers[0]
+        meter = registry.meter_for(topic.device_id, topic.channel.value, r.ts)
+        if meter is None:
+            return False
+        into.append(MeterReading(meter, r.ts, r.value, r.flow_m3h))
+        return True
     first, last = min(r.ts for r in registers), max(r.ts for r in registers)
     meter = registry.meter_for(topic.device_id, topic.channel.value, first)
     if meter is None or not meter.active_at(last):

@@ -240,15 +240,28 @@ def _card_session(device_id: str, obj: dict[str, Any], tz: ZoneInfo, now: dateti
                        None if balance is None else float(balance))
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedMessage:
+class ParsedMessage(NamedTuple):  # a named tuple: one per message on the hot path
     readings: list[Reading]
     elements: list[int | None]  # each reading's index in a JSON array (None: not an array)
     rejections: list[tuple[Rejection, bytes]]  # with the raw bytes of what was rejected
 
 
-def _fast_registers(topic: Topic, payload: bytes, now: datetime,
-                    max_future: timedelta) -> ParsedMessage | None:
+class RegisterColumns(NamedTuple):
+    """The readings of a plainly valid register payload, as columns."""
+
+    micros: list[int]  # µs since 1970-01-01 UTC
+    values: list[float]
+    flows: list[float | None]
+    is_array: bool
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST_US = (EARLIEST - EPOCH) // timedelta(microseconds=1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def register_columns(topic: Topic, payload: bytes, now: datetime,
+                     max_future: timedelta) -> RegisterColumns | None:
     """The common register payload, when every element is plainly valid; else None.
 
     Only a shortcut: it accepts an element only where ``parse_element`` would
@@ -256,6 +269,7 @@ def _fast_registers(topic: Topic, payload: bytes, now: datetime,
     within 0..MAX_REGISTER, no or a valid ``flow_m3h``), and gives up on
     anything else, so the general path below decides every other case with its
     own parser and messages. orjson is only trusted for what it accepts.
+    Times are compared in whole microseconds, which is what a parsed time is.
     """
     try:
         doc = orjson.loads(payload)
@@ -269,11 +283,12 @@ def _fast_registers(topic: Topic, payload: bytes, now: datetime,
         is_array = True
     else:
         return None
-    latest = now + max_future
+    latest = (now + max_future - EPOCH) // _MICROSECOND
     flow = topic.channel is Channel.FLOW
     field = "total_m3" if flow else "total_kwh"
-    device, channel = topic.device_id, topic.channel
-    readings: list[Reading] = []
+    micros: list[int] = []
+    values: list[float] = []
+    flows: list[float | None] = []
     for obj in elements:
         if type(obj) is not dict:
             return None
@@ -291,11 +306,26 @@ def _fast_registers(topic: Topic, payload: bytes, now: datetime,
                 rate = float(rate)
             if type(rate) is not float or not 0.0 <= rate <= MAX_REGISTER:
                 return None
-        when = datetime.fromtimestamp(ts / 1000 if ts > 1e11 else ts, UTC)
-        if when > latest or when < EARLIEST:
+        us = ts * 1000 if ts > 10**11 else ts * 1_000_000  # milliseconds above 1e11
+        if us > latest or us < _EARLIEST_US:
             return None
-        readings.append(RegisterReading(device, channel, when, value, rate))
-    indices: list[int | None] = list(range(len(readings))) if is_array else [None]
+        micros.append(us)
+        values.append(value)
+        flows.append(rate)
+    return RegisterColumns(micros, values, flows, is_array)
+
+
+def _fast_registers(topic: Topic, payload: bytes, now: datetime,
+                    max_future: timedelta) -> ParsedMessage | None:
+    """``register_columns`` as readings."""
+    columns = register_columns(topic, payload, now, max_future)
+    if columns is None:
+        return None
+    device, channel = topic.device_id, topic.channel
+    readings: list[Reading] = [
+        RegisterReading(device, channel, EPOCH + timedelta(0, 0, us), value, rate)
+        for us, value, rate in zip(columns.micros, columns.values, columns.flows, strict=True)]
+    indices: list[int | None] = (list(range(len(readings))) if columns.is_array else [None])
     return ParsedMessage(readings, indices, [])
 
 

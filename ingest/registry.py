@@ -122,10 +122,13 @@ class Registry:
 
     def meter_for(self, device_id: str, channel: str, ts: datetime) -> Meter | None:
         """The meter installed on the device's channel at ts."""
-        installs = self._by_device.get((device_id, channel))
+        key = (device_id, channel)
+        installs = self._by_device.get(key)
         if not installs:
             return None
-        index = bisect.bisect_right(self._installed[(device_id, channel)], ts) - 1
+        if len(installs) == 1:  # most devices have had one meter on a channel
+            return installs[0] if installs[0].active_at(ts) else None
+        index = bisect.bisect_right(self._installed[key], ts) - 1
         if index >= 0 and installs[index].active_at(ts):
             return installs[index]
         return None
