@@ -6,6 +6,7 @@ ends either as a row or as a dead letter with its reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,8 +23,10 @@ from ingest.contract import (
     Topic,
     parse_message,
     parse_topic,
+    register_columns,
 )
 from ingest.gate_contract import GateMeterReading
+from ingest.register_runs import RUN_MIN, RegisterRun, as_time, make_run
 from ingest.registry import Meter, Registry
 
 
@@ -65,10 +68,12 @@ class IngestBatch:
     statuses: list[DeviceStatus] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     gates: list[GateMeterReading] = field(default_factory=list)  # ingest/field_messages.py
+    runs: list[RegisterRun] = field(default_factory=list)  # long register messages as columns
 
     @property
     def readings(self) -> int:
-        return len(self.registers) + len(self.sessions) + len(self.statuses)
+        return (len(self.registers) + sum(len(r) for r in self.runs) + len(self.sessions)
+                + len(self.statuses))
 
 
 def _resolve(topic_name: str, registry: Registry, prefix: str,
@@ -97,6 +102,9 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
                                                  known.detail))
             continue
         topic, zone = known
+        if message.payload[:1] == b"[" and _as_run(topic, message.payload, registry, now,
+                                                   max_future, batch.runs):
+            continue
         parsed = parse_message(topic, message.payload, tz=zone, now=now, max_future=max_future)
         for rejection, raw in parsed.rejections:
             batch.dead_letters.append(DeadLetter(message.topic, raw, rejection.reason,
@@ -120,6 +128,30 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
             else:
                 batch.sessions.append(MeterSession(meter, reading))
     return batch
+
+
+def _as_run(topic: Topic, payload: bytes, registry: Registry, now: datetime,
+            max_future: timedelta, into: list[RegisterRun]) -> bool:
+    """A long, plainly valid register array of one meter: added as columns, True."""
+    if topic.channel is not Channel.FLOW and topic.channel is not Channel.POWER:
+        return False
+    columns = register_columns(topic, payload, now, max_future)
+    if columns is None or len(columns.micros) < RUN_MIN:
+        return False
+    first, last = as_time(min(columns.micros)), as_time(max(columns.micros))
+    meter = registry.meter_for(topic.device_id, topic.channel.value, first)
+    if meter is None or not meter.active_at(last):
+        return False
+    into.append(make_run(meter, columns.micros, columns.values, columns.flows))
+    return True
+
+
+def runs_as_readings(runs: Iterable[RegisterRun]) -> list[MeterReading]:
+    """Runs as the scalar path's readings."""
+    return [MeterReading(run.meter, as_time(int(us)), float(value),
+                         None if math.isnan(flow) else float(flow))
+            for run in runs
+            for us, value, flow in zip(run.micros, run.values, run.flows, strict=True)]
 
 
 def _one_meter(readings: list[Reading], topic: Topic, registry: Registry,

@@ -8,6 +8,8 @@ from typing import Any
 import psycopg
 
 Conn = psycopg.Connection[Any]
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2  # binary COPY header
+COPY_TRAILER = b"\xff\xff"
 
 
 def copy_rows(conn: Conn, target: str, types: Sequence[str],
@@ -17,6 +19,15 @@ def copy_rows(conn: Conn, target: str, types: Sequence[str],
         copy.set_types(list(types))
         for row in rows:
             copy.write_row(row)
+
+
+def copy_encoded(conn: Conn, target: str, rows: Iterable[bytes]) -> None:
+    """Binary COPY of rows already encoded (``ingest.register_runs``)."""
+    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(COPY_SIGNATURE)
+        for data in rows:
+            copy.write(data)
+        copy.write(COPY_TRAILER)
 
 
 def float_array(values: Iterable[float | int | None]) -> list[float | None]:

@@ -28,10 +28,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest.batch import DeadLetter, IngestBatch, MeterReading
-from ingest.bulk_sql import Conn, columns_of, copy_rows
+from ingest.batch import DeadLetter, IngestBatch, MeterReading, runs_as_readings
+from ingest.bulk_sql import Conn, columns_of, copy_encoded, copy_rows
 from ingest.consumption import Interval, Point, context_size, derive_intervals, recompute
 from ingest.gate_repository import write_gate_readings
+from ingest.register_runs import RegisterRun, as_time, plain_run_rows
 from ingest.register_tails import RegisterTails
 from ingest.registry import Meter, Registry
 from ingest.session_repository import insert_sessions, upsert_consumption
@@ -68,6 +69,7 @@ class WriteResult:
     sessions_new: int = 0
     statuses_new: int = 0
     consumption_rows: int = 0  # intervals written or revised
+    readings_from_columns: int = 0  # of readings_new, those the column path wrote
     dead_letters: int = 0
     # per meter, its stored readings up to its latest, for RegisterTails once committed
     tails: dict[str, list[Point]] = field(default_factory=dict)
@@ -97,12 +99,16 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
     conflicts: list[DeadLetter] = []
     with conn.transaction():
         lock_meters(conn, [r.meter.meter_id for r in batch.registers]
+                    + [r.meter.meter_id for r in batch.runs]
                     + [s.meter.meter_id for s in batch.sessions]
                     + [g.meter.meter_id for g in batch.gates])
         if tails is not None:
             _check_tails(conn, tails)
-        if batch.registers:
-            _write_registers(conn, batch.registers, registry, conflicts, result, tails)
+        registers = batch.registers
+        if batch.runs:
+            registers = [*registers, *_write_runs(conn, batch, registry, result, tails)]
+        if registers:
+            _write_registers(conn, registers, registry, conflicts, result, tails)
         if batch.gates:
             upsert_consumption(conn, write_gate_readings(conn, batch.gates, registry, conflicts,
                                                          result))
@@ -117,7 +123,7 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
                  [s.online for s in batch.statuses], [s.alarms for s in batch.statuses]))
             result.statuses_new = cur.rowcount
         result.dead_letters = insert_dead_letters(conn, batch.dead_letters + conflicts)
-        if tails is None and batch.registers:
+        if tails is None and (batch.registers or batch.runs):
             # last, so the row stays locked only until the commit
             conn.execute("UPDATE ingest_epoch SET writes = writes + 1")
     return result
@@ -136,6 +142,48 @@ def _check_tails(conn: Conn, tails: RegisterTails) -> None:
     if tails.seen != seen:
         tails.forget()
         tails.seen = seen
+
+
+def _write_runs(conn: Conn, batch: IngestBatch, registry: Registry, result: WriteResult,
+               tails: RegisterTails | None) -> list[MeterReading]:
+    """Meters whose runs are in-order plain steps after their last stored readings: COPY
+    straight from the columns. Returns the other runs' readings, for the scalar path."""
+    runs: dict[str, list[RegisterRun]] = {}
+    for run in batch.runs:
+        runs.setdefault(run.meter.meter_id, []).append(run)
+    for reading in batch.registers:  # a meter with readings of both kinds: the scalar way
+        runs.pop(reading.meter.meter_id, None)
+    spans = {m: (as_time(int(min(r.micros.min() for r in rs))),
+                 as_time(int(max(r.micros.max() for r in rs)))) for m, rs in runs.items()}
+    last: dict[str, list[Point]] = {}
+    for meter_id, (earliest, _) in spans.items():
+        tail = tails.context_for(meter_id, Point(earliest, 0.0)) if tails is not None else None
+        if tail is not None:
+            last[meter_id] = tail
+    missing = {m: span for m, span in spans.items() if m not in last}
+    if missing:
+        for meter_id, context in _fetch_context_spans(conn, missing).items():
+            if not context or context[-1].ts < missing[meter_id][0]:  # nothing stored after
+                last[meter_id] = context
+    data: list[bytes] = []
+    left: list[RegisterRun] = [r for r in batch.runs if r.meter.meter_id not in runs]
+    for meter_id, meter_runs in runs.items():
+        meter = meter_runs[0].meter
+        tail = last.get(meter_id)
+        rows = None if not tail else plain_run_rows(
+            meter, tail, meter_runs, registry.register_spec(meter),
+            registry.coefficients.get(meter.site_id, []))
+        if rows is None:
+            left += meter_runs
+            continue
+        data.append(rows.copy_data)
+        result.tails[meter_id] = rows.tail
+        result.readings_new += rows.rows
+        result.readings_from_columns += rows.rows
+        result.consumption_rows += rows.rows
+    if data:
+        copy_encoded(conn, READINGS_TARGET, data)
+    return runs_as_readings(left)
 
 
 def _write_registers(conn: Conn, readings: Sequence[MeterReading], registry: Registry,
@@ -221,9 +269,15 @@ def _conflict(meter_id: str, ts: datetime, value: float, stored: float) -> DeadL
 
 def _fetch_context(conn: Conn, incoming: dict[str, dict[datetime, MeterReading]]
                    ) -> dict[str, list[Point]]:
-    """Per meter: every stored reading within the new ones' span and k on each side."""
-    meters = list(incoming)
-    spans = [(min(by_time), max(by_time)) for by_time in incoming.values()]
+    return _fetch_context_spans(conn, {meter_id: (min(by_time), max(by_time))
+                                       for meter_id, by_time in incoming.items()})
+
+
+def _fetch_context_spans(conn: Conn, span_of: dict[str, tuple[datetime, datetime]]
+                         ) -> dict[str, list[Point]]:
+    """Per meter: every stored reading within the span and k on each side, by time."""
+    meters = list(span_of)
+    spans = list(span_of.values())
     k = context_size()
     found = conn.execute(
         "SELECT b.meter_id, r.ts, r.value FROM unnest(%b::text[], %b::timestamptz[], "
@@ -241,6 +295,8 @@ def _fetch_context(conn: Conn, incoming: dict[str, dict[datetime, MeterReading]]
         if series is None:
             series = points[meter_id] = []
         series.append(Point(ts, value))
+    for series in points.values():
+        series.sort()
     return points
 
 

@@ -34,7 +34,8 @@ def build_ingestor(settings: Settings) -> tuple[MqttSource, Ingestor]:
 def _config(settings: Settings, *, tails: bool) -> IngestConfig:
     return IngestConfig(settings.database_url, settings.topic_prefix, settings.zone,
                         settings.ingest_batch_size, settings.ingest_batch_wait_ms / 1000,
-                        timedelta(seconds=settings.ingest_max_future_s), try_tails=tails)
+                        timedelta(seconds=settings.ingest_max_future_s), try_tails=tails,
+                        batch_bytes=settings.ingest_batch_bytes)
 
 
 def build_szy206_ingestor(settings: Settings, *, host: str,

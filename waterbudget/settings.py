@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     mqtt_receive_maximum: int = Field(20_000, ge=1, le=65_535)
     ingest_batch_size: int = Field(5_000, ge=1)
     ingest_batch_wait_ms: int = Field(50, ge=1)
+    ingest_batch_bytes: int = Field(1_000_000, ge=1_000)  # payload bytes per transaction
     ingest_max_future_s: int = Field(600, ge=0)
     metrics_port: int = Field(0, ge=0, le=65_535)  # 0: no metrics endpoint
 

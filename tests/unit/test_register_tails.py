@@ -41,3 +41,14 @@ def test_forget_and_the_size_bound() -> None:
     tails.forget()
     assert len(tails) == 0
     assert tails.seen is None
+
+
+def test_messages_are_cut_into_batches_by_payload_size() -> None:
+    from ingest.batch import ReceivedMessage
+    from ingest.ingestor import chunks_by_size
+
+    messages = [ReceivedMessage("t", b"x" * n, i) for i, n in enumerate([40, 40, 30, 100, 5])]
+    chunks = chunks_by_size(messages, 80)
+    assert [[m.mid for m in c] for c in chunks] == [[0, 1], [2], [3], [4]]
+    assert chunks_by_size([], 80) == []
+    assert sum(len(c) for c in chunks_by_size(messages, 10**6)) == 5
