@@ -151,6 +151,6 @@ def rederive_gate_rows(conn: Conn, registry: Registry, meter: Meter,
         "(SELECT meter_id, ts, upstream_m, downstream_m, opening_m FROM gate_readings "
         " WHERE meter_id = %s AND ts >= %s)",
         (meter.meter_id, since, meter.meter_id, since)).fetchall()
-    conn.execute("DELETE FROM consumption WHERE meter_id = %s AND ts_end >= %s",
+    conn.execute("DELETE FROM consumption_records WHERE meter_id = %s AND ts_end >= %s",
                  (meter.meter_id, since))
     return _rows(meter, _points(found).get(meter.meter_id, []), registry)
