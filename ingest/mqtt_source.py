@@ -55,6 +55,7 @@ CONNECT_TIMEOUT_S = 15.0
 LOOP_TIMEOUT_S = 1.0  # the network loop wakes at least this often (keep-alive, reconnects)
 NOT_UTF8_TOPIC = "<topic is not UTF-8>"
 PUBACK = 0x40
+RECEIVE_BUFFER = 256 * 1024
 
 
 Deliver = Callable[[str, bytes, int], None]  # topic, payload, packet id
@@ -71,6 +72,29 @@ class _IngestClient(mqtt.Client):
     """
 
     deliver: Deliver | None = None
+    _received_bytes = b""  # read from the socket, not yet taken by paho's packet reader
+    _taken = 0
+
+    # paho reads a packet in three socket reads (command byte, length, the rest); one
+    # read here takes everything that has arrived and paho's reads are served from it
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._taken >= len(self._received_bytes):
+            self._received_bytes = super()._sock_recv(RECEIVE_BUFFER)
+            self._taken = 0
+            if not self._received_bytes:
+                return self._received_bytes  # the connection closed
+        end = self._taken + bufsize
+        chunk = self._received_bytes[self._taken:end]
+        self._taken = min(end, len(self._received_bytes))
+        return chunk
+
+    def buffered(self) -> int:
+        """Bytes received and not yet processed."""
+        return len(self._received_bytes) - self._taken
+
+    def reconnect(self) -> MQTTErrorCode:
+        self._received_bytes, self._taken = b"", 0  # nothing of an old connection is kept
+        return super().reconnect()
 
     def _handle_publish(self) -> MQTTErrorCode:
         deliver = self.deliver
@@ -193,7 +217,8 @@ class MqttSource:
                 continue
             writing = [sock] if client.want_write() else []
             pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
-            timeout = 0.0 if pending is not None and pending() > 0 else LOOP_TIMEOUT_S
+            ready = client.buffered() > 0 or (pending is not None and pending() > 0)
+            timeout = 0.0 if ready else LOOP_TIMEOUT_S
             readable, _, _ = select.select([sock, self._wake_r], writing, [], timeout)
             if timeout == 0.0:
                 readable.append(sock)
@@ -215,8 +240,8 @@ class MqttSource:
             before = self._received
             if self._client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return
-            if self._received == before:  # nothing more, or a packet that is not a PUBLISH
-                return
+            if self._received == before and not self._client.buffered():
+                return  # nothing more (or a packet that is not a PUBLISH, and nothing after it)
 
     def _drain_wakeups(self) -> None:
         with contextlib.suppress(BlockingIOError):
