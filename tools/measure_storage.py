@@ -3,17 +3,19 @@
     python tools/measure_storage.py [--admin-url URL] [--meters 1000] [--readings 1000]
 
 Creates a scratch database (migrated like production) with TimescaleDB, fills
-``register_readings`` and ``consumption`` with ``meters × readings`` rows each
-straight from SQL (``INSERT … SELECT … FROM generate_series``): flow-metered wells
-``B00001-F1``… reporting every 15 minutes, cumulative register values growing by
-0–95 % of a 100 m³/h rated capacity per interval (rounded to 0.01 m³, as the
-benchmark's simulated wells), a receive time a few seconds after the reading, and
-one ``measured``/``counted`` interval per reading with the columns the ingestor
-writes (``CONSUMPTION_COLUMNS``). Prints table, index and total sizes per million
-readings; then enables TimescaleDB compression (segment by ``meter_id``, order by
-``ts`` / ``ts_end``), compresses every chunk and prints the sizes again with the
-ratio. Then the same without TimescaleDB (plain tables). The scratch databases are
-dropped at the end.
+``register_readings`` with ``meters × readings`` rows straight from SQL
+(``INSERT … SELECT … FROM generate_series``): flow-metered wells ``B00001-F1``…
+reporting every 15 minutes, cumulative register values growing by 0–95 % of a
+100 m³/h rated capacity per interval (rounded to 0.01 m³, as the benchmark's
+simulated wells), a receive time a few seconds after the reading, and on each
+row the ``measured``/``counted`` interval that ends at it, with the columns the
+ingestor writes (``reading_repository.READING_COLUMNS``, migration 100: one row
+per reading and its interval; the first reading's interval comes from a reading
+before it that is not stored, so every row carries one). Prints table, index and
+total sizes per million readings; then enables TimescaleDB compression (segment
+by ``meter_id``, order by ``ts``), compresses every chunk and prints the sizes
+again with the ratio. Then the same without TimescaleDB (plain tables). The
+scratch databases are dropped at the end.
 
 Compression is a Timescale-License feature: on an Apache-only build of the
 extension it is reported as unavailable, not estimated.
@@ -45,11 +47,17 @@ RATED_M3H = 100.0
 Conn = psycopg.Connection[Any]
 
 # One row per (meter, reading): a cumulative register from a running sum of
-# pseudo-random increments (deterministic: hash of meter and index).
+# pseudo-random increments (deterministic: hash of meter and index), with the
+# interval that ends at it.
 READINGS_SQL = """
-INSERT INTO register_readings (meter_id, ts, value, flow_m3h, origin, received_at)
+INSERT INTO register_readings (meter_id, ts, value, flow_m3h, origin, received_at, ts_start,
+                               site_id, method, status, quality, register_delta, kwh,
+                               coefficient, volume_m3, derived_at)
 SELECT meter_id, ts, total, round((delta * 3600 / %(interval_s)s)::numeric, 2)::float8,
-       'device', ts + make_interval(secs => 2 + (k %% 28))
+       'device', ts + make_interval(secs => 2 + (k %% 28)),
+       ts - make_interval(secs => %(interval_s)s), split_part(meter_id, '-', 1),
+       'measured', 'counted', NULL, delta, NULL, NULL, delta,
+       ts + make_interval(secs => 2 + (k %% 28)) + interval '40 milliseconds'
 FROM (
   SELECT format('B%%s-F1', lpad(m::text, 5, '0')) AS meter_id,
          %(start)s::timestamptz + make_interval(secs => i * %(interval_s)s) AS ts,
@@ -64,23 +72,7 @@ FROM (
                              2)::float8 AS delta, h.k) AS d
 ) AS r
 """
-
-# One interval per reading after the first, and one for the first reading from
-# the (not stored) reading before it: the same count as readings.
-CONSUMPTION_SQL = """
-INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, status, quality,
-                         register_delta, kwh, coefficient, volume_m3, session_id, derived_at)
-SELECT meter_id, ts, ts - make_interval(secs => %(interval_s)s), split_part(meter_id, '-', 1),
-       'measured', 'counted', NULL,
-       round((value - coalesce(lag(value) OVER w, value - flow_m3h * %(interval_s)s / 3600))
-             ::numeric, 2)::float8,
-       NULL, NULL,
-       round((value - coalesce(lag(value) OVER w, value - flow_m3h * %(interval_s)s / 3600))
-             ::numeric, 2)::float8,
-       '', received_at + interval '40 milliseconds'
-FROM register_readings
-WINDOW w AS (PARTITION BY meter_id ORDER BY ts)
-"""
+TABLES = ("register_readings",)
 
 
 def sizes(conn: Conn, table: str, hypertable: bool) -> tuple[int, int, int]:
@@ -105,7 +97,7 @@ def report(conn: Conn, label: str, hypertable: bool, n_readings: int) -> dict[st
     per = 1_000_000 / n_readings
     totals: dict[str, int] = {}
     print(f"  {label}: per million readings (table incl. TOAST / indexes / total)")
-    for table in ("register_readings", "consumption"):
+    for table in TABLES:
         tbl, idx, total = sizes(conn, table, hypertable)
         totals[table] = total
         print(f"    {table:18s} {mib(tbl * per)} {mib(idx * per)} {mib(total * per)}"
@@ -122,10 +114,8 @@ def load(conn: Conn, meters: int, readings: int) -> float:
     t0 = time.perf_counter()
     with conn.transaction():
         conn.execute(READINGS_SQL, params)
-        conn.execute(CONSUMPTION_SQL, params)
     elapsed = time.perf_counter() - t0
     conn.execute("VACUUM ANALYZE register_readings")
-    conn.execute("VACUUM ANALYZE consumption")
     return elapsed
 
 
@@ -134,7 +124,7 @@ def check(conn: Conn, n_readings: int) -> None:
                        "(SELECT count(*) FROM consumption), "
                        "(SELECT min(volume_m3) FROM consumption)").fetchone()
     assert row is not None
-    if row[0] != n_readings or row[1] != n_readings or row[2] < 0:
+    if row[0] != n_readings or row[1] != n_readings or row[2] is None or row[2] < 0:
         raise SystemExit(f"unexpected contents: {row}")
 
 
@@ -143,14 +133,11 @@ def compress(conn: Conn) -> tuple[bool, str]:
         conn.execute("ALTER TABLE register_readings SET (timescaledb.compress, "
                      "timescaledb.compress_segmentby = 'meter_id', "
                      "timescaledb.compress_orderby = 'ts')")
-        conn.execute("ALTER TABLE consumption SET (timescaledb.compress, "
-                     "timescaledb.compress_segmentby = 'meter_id', "
-                     "timescaledb.compress_orderby = 'ts_end')")
     except psycopg.Error as exc:
         return False, str(exc).strip().splitlines()[0]
     t0 = time.perf_counter()
     n = 0
-    for table in ("register_readings", "consumption"):
+    for table in TABLES:
         for (chunk,) in conn.execute("SELECT show_chunks(%s::regclass)::text", (table,)).fetchall():
             conn.execute("SELECT compress_chunk(%s::regclass)", (chunk,))
             n += 1
@@ -165,7 +152,7 @@ def run(admin_url: str, meters: int, readings: int, timescaledb: bool) -> None:
             name = "TimescaleDB hypertables" if timescaledb else "plain PostgreSQL tables"
             version = conn.execute("SELECT extversion FROM pg_extension "
                                    "WHERE extname = 'timescaledb'").fetchone()
-            print(f"\n{name} ({n:,} readings + {n:,} intervals; {meters:,} meters × "
+            print(f"\n{name} ({n:,} readings with their intervals; {meters:,} meters × "
                   f"{readings:,} readings every {INTERVAL_S // 60} min"
                   + (f"; timescaledb {version[0]}" if version else "") + ")")
             print(f"  loaded in {load(conn, meters, readings):.1f} s")
@@ -183,10 +170,9 @@ def run(admin_url: str, meters: int, readings: int, timescaledb: bool) -> None:
                 return
             print(f"  {detail}")
             conn.execute("VACUUM ANALYZE register_readings")
-            conn.execute("VACUUM ANALYZE consumption")
             check(conn, n)
             after = report(conn, "compressed", timescaledb, n)
-            for table in ("register_readings", "consumption"):
+            for table in TABLES:
                 print(f"    ratio {table:18s} {before[table] / max(after[table], 1):5.1f} : 1")
             print(f"    ratio {'both':18s} "
                   f"{sum(before.values()) / max(sum(after.values()), 1):5.1f} : 1")
