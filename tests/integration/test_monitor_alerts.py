@@ -20,8 +20,8 @@ from monitor.repository.outbox import add_subscription
 from monitor.sweep import sweep
 from tests.integration.ingest_support import ZONE
 from tests.integration.monitor_support import (
-    YEAR,
     T0,
+    YEAR,
     at,
     attach,
     drain,
@@ -62,7 +62,7 @@ def h1_well(conn):
     return r
 
 
-def events(conn, subject: str, kind: str = "budget_level") -> list[tuple[str, str]]:
+def events(conn, subject: str, kind: str = "budget_level"):
     return conn.execute(
         "SELECT e.event, e.severity FROM monitor_alert_events e JOIN monitor_alerts a "
         "USING (alert_id) WHERE a.subject = %s AND a.kind = %s ORDER BY e.event_id",
@@ -117,6 +117,7 @@ def test_two_evaluators_at_once_make_one_alert(database_url, conn, h1_well) -> N
         setup.commit()  # … then forget its alerts, so both evaluators find none
     periods = budgets.periods_of_years(conn, years=[YEAR])
     clock = budgets.data_clock(conn)
+    assert clock is not None
     first = psycopg.connect(database_url)
     second = psycopg.connect(database_url)
     try:
@@ -152,7 +153,7 @@ def test_a_supplement_resolves_only_after_the_hold_time(conn, h1_well) -> None:
     assert events(conn, f"node/{r.h1}") == [("opened", "critical")]
     issue(conn, r.h1, 1000, kind=EntryKind.SUPPLEMENT, valid_from=at(10))
     drain(conn)  # 55 %: clear, but the hold time (1 h of data time) has not passed
-    assert ("opened", "critical") == events(conn, f"node/{r.h1}")[-1]
+    assert events(conn, f"node/{r.h1}")[-1] == ("opened", "critical")
     send(conn, "W1", "flow", flow(at(10.5), 1105))
     drain(conn)
     assert len(events(conn, f"node/{r.h1}")) == 1
@@ -176,7 +177,8 @@ def test_the_new_year_closes_last_years_alerts(conn, h1_well) -> None:
     rows = conn.execute("SELECT kind, status, resolved_by, resolved_at FROM monitor_alerts "
                         "WHERE subject = %s AND period = %s ORDER BY kind",
                         (f"node/{r.h1}", str(YEAR))).fetchall()
-    assert rows and all(row[1:] == ("resolved", "rollover", new_year) for row in rows)
+    assert rows
+    assert all(row[1:] == ("resolved", "rollover", new_year) for row in rows)
     # the new year's draw opens nothing while no budget is issued for it yet
     assert [a for a in live_alerts(conn) if a[2] == str(YEAR + 1)] == []
 
@@ -190,7 +192,8 @@ def test_acknowledge_and_resolve_by_hand(conn, h1_well) -> None:
     with conn.transaction():
         alerting.acknowledge(conn, alert_id=alert_id, by="李科长", at=at(10.2))
         again = alerting.acknowledge(conn, alert_id=alert_id, by="李科长", at=at(10.3))
-    assert again is not None and again[1] is None  # idempotent
+    assert again is not None
+    assert again[1] is None
     send(conn, "W1", "flow", flow(at(11), 960))
     drain(conn)  # escalation: back to open, the people must see the new level
     assert conn.execute("SELECT status, severity, acknowledged_by FROM monitor_alerts "
@@ -236,4 +239,6 @@ def test_data_quality_alerts_from_the_roll_ups_and_the_sweep(conn, h1_well) -> N
     send(conn, "W3", "flow", flow(at(29.5), 8))
     sweep(conn, consumer=Consumer())
     assert ("meter/W3-F", "meter_silent") not in {(a[0], a[1]) for a in live_alerts(conn)}
-    assert T0 < budgets.data_clock(conn)
+    clock = budgets.data_clock(conn)
+    assert clock is not None
+    assert clock > T0

@@ -156,7 +156,8 @@ def test_re_attaching_a_site_moves_its_whole_history(conn) -> None:
     attach(conn, r.h2, "site", "W1")
     drain(conn)
     assert totals(conn).get(r.h1, D(0)) == 0
-    assert totals(conn)[r.h2] == 100 and totals(conn)[r.village] == 100
+    assert totals(conn)[r.h2] == 100
+    assert totals(conn)[r.village] == 100
     assert maintained(conn) == rebuilt(conn)
 
 
