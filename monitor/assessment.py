@@ -6,8 +6,9 @@ and its total draw (with descendants) in the period by source. Out come one
 snapshot for all sources together and one per source, and, for alerting
 periods (years and rounds), the observations of the budget rules:
 
-* ``budget_level`` for all sources (``node/<id>``) and per source
-  (``node/<id>/<source>``), with hysteresis from the level already held;
+* ``budget_level`` for all sources (``node/<id>``) and, where the node has more
+  than one source, per source (``node/<id>/<source>``: groundwater within its
+  own budget too), with hysteresis from the level already held;
 * ``budget_pace`` for all sources;
 * ``over_quota`` (宁夏 8.2 a: more than 20 % over quota) for all sources.
 
@@ -109,6 +110,7 @@ def assess(node: NodeBudget, period: StoredPeriod, *, at: datetime,
     snapshots: list[Snapshot] = []
     observations: list[Observation] = []
     alerting = period.kind in ALERTING_KINDS
+    several = len(scopes) > 2  # per-source alerts only where sources differ from the total
     for source, used, budget in scopes:
         subject = node_subject(node.node_id, source)
         execution = evaluate_execution(node_id=subject, period=span, at=at, drawn_m3=used,
@@ -116,7 +118,7 @@ def assess(node: NodeBudget, period: StoredPeriod, *, at: datetime,
         held_now = held_level(held.get(subject))
         snapshots.append(Snapshot(node.node_id, source, execution,
                                   budget_level(execution, node.levels, held_now)))
-        if not alerting or (source and budget == 0 and used == 0):
+        if not alerting or (source and (not several or (budget == 0 and used == 0))):
             continue
         observations.append(level_observation(execution, node.levels, held_now))
         if source == ALL:
