@@ -118,8 +118,8 @@ def test_a_published_reading_that_crosses_a_level_reaches_everyone_once(
         save(conn, [well("W1", rated_m3h=500)], [meter("W1-F", "W1", "flow")])
         attach(conn, r.village, "site", "W1")
         issue(conn, r.village, 1000)
-        (contact,) = conn.execute("SELECT contact_id FROM budget_contacts WHERE node_id = %s",
-                                  (r.village,)).fetchone()
+        contact = conn.execute("SELECT contact_id FROM budget_contacts WHERE node_id = %s",
+                               (r.village,)).fetchall()[0][0]
         for channel, address in (("email", "cun@example.org"), ("webhook", f"{base}/hook"),
                                  ("wecom", f"{base}/wecom?key=abc"),
                                  ("dingtalk", f"{base}/ding?access_token=t#secret=SEC123"),
