@@ -3,7 +3,8 @@
 Inputs are plain: the node's effective budget cells at the evaluation's data
 time, the year's non-conventional factor, its plan profile and alert levels,
 and its total draw (with descendants) in the period by source. Out come one
-snapshot for all sources together and one per source, and, for alerting
+snapshot for all sources together and, where the node has more than one source,
+one per source, and, for alerting
 periods (years and rounds), the observations of the budget rules:
 
 * ``budget_level`` for all sources (``node/<id>``) and, where the node has more
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from budget.kinds import Source
 from budget.ledger import Allocation
@@ -80,6 +82,7 @@ def _non_conventional(source: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=1024)
 def period_share(profile: PlanProfile, period: StoredPeriod) -> Decimal:
     """The planned share of the year's budget that falls in the period."""
     if period.kind == YEAR:
@@ -105,12 +108,12 @@ def assess(node: NodeBudget, period: StoredPeriod, *, at: datetime,
     drawn_total = sum((v * node.factor if _non_conventional(s) else v for s, v in drawn.items()),
                       ZERO)
     scopes = [(ALL, drawn_total, budget_total)]
-    scopes += [(s, drawn.get(s, ZERO), by_source.get(s, ZERO))
-               for s in sorted(set(by_source) | set(drawn))]
+    sources = sorted(set(by_source) | set(drawn))
+    if len(sources) > 1:  # one source: its figures are the total's, one row says it all
+        scopes += [(s, drawn.get(s, ZERO), by_source.get(s, ZERO)) for s in sources]
     snapshots: list[Snapshot] = []
     observations: list[Observation] = []
     alerting = period.kind in ALERTING_KINDS
-    several = len(scopes) > 2  # per-source alerts only where sources differ from the total
     for source, used, budget in scopes:
         subject = node_subject(node.node_id, source)
         execution = evaluate_execution(node_id=subject, period=span, at=at, drawn_m3=used,
@@ -118,7 +121,7 @@ def assess(node: NodeBudget, period: StoredPeriod, *, at: datetime,
         held_now = held_level(held.get(subject))
         snapshots.append(Snapshot(node.node_id, source, execution,
                                   budget_level(execution, node.levels, held_now)))
-        if not alerting or (source and (not several or (budget == 0 and used == 0))):
+        if not alerting or (source and budget == 0 and used == 0):
             continue
         observations.append(level_observation(execution, node.levels, held_now))
         if source == ALL:
