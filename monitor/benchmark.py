@@ -152,7 +152,8 @@ def run_latency(admin_url: str, *, probes: int, background: int) -> list[float]:
                 body = json.dumps({"ts": (ts + timedelta(hours=1)).isoformat(), "total_m3": 81})
                 published = time.monotonic()
                 publish(broker.url, [(f"{prefix}/{site}/flow", body.encode())])
-                latencies.append(_await_alert(listener, node_id) - published)
+                arrived = _await_alert(listener, node_id)
+                latencies.append(float("inf") if arrived is None else arrived - published)
                 time.sleep(0.3)
             load.terminate()
             load.join(10)
@@ -176,18 +177,21 @@ def _wait_rolled_up(conn: psycopg.Connection[tuple[object, ...]], nodes: list[in
         time.sleep(0.2)
 
 
-def _await_alert(listener: psycopg.Connection[tuple[object, ...]], node_id: int) -> float:
+def _await_alert(listener: psycopg.Connection[tuple[object, ...]], node_id: int
+                 ) -> float | None:
+    """When the probe's alert was announced (monotonic clock); None: not within 60 s."""
     subject = f"node/{node_id}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for notice in listener.notifies(timeout=1.0):
-            arrived = time.monotonic()
+        notices = list(listener.notifies(timeout=1.0, stop_after=1))
+        arrived = time.monotonic()
+        for notice in notices:  # the connection is free again once the generator is done
             row = listener.execute("SELECT a.subject, a.kind FROM monitor_alert_events e JOIN "
                                    "monitor_alerts a USING (alert_id) WHERE e.event_id = %s",
                                    (int(notice.payload),)).fetchone()
             if row == (subject, "budget_level"):
                 return arrived
-    raise AssertionError(f"no alert for {subject} within 60 s")
+    return None
 
 
 SWEEP_SETUP = """
@@ -269,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--probes", type=int, default=40)
-    parser.add_argument("--background-messages", type=int, default=30_000)
+    parser.add_argument("--background-messages", type=int, default=60_000,
+                        help="background messages of 10 readings (at 500/s: 2 minutes)")
     parser.add_argument("--sweep-nodes", type=int, default=100_000, help="households (and wells)")
     parser.add_argument("--only", choices=["latency", "sweep"])
     args = parser.parse_args(argv)
@@ -279,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only != "sweep":
         for n in range(args.rounds):
             lat = run_latency(admin_url, probes=args.probes, background=args.background_messages)
-            print(f"  (a) round {n + 1}: publish → committed alert over {len(lat)} probes, "
+            missed = sum(1 for x in lat if x == float("inf"))
+            print(f"  (a) round {n + 1}: publish → committed alert over {len(lat)} probes "
+                  f"({missed} not within 60 s), "
                   f"background {RATE * BATCH:,} readings/s: p50 {_percentile(lat, .5):.3f} s, "
                   f"p95 {_percentile(lat, .95):.3f} s, p99 {_percentile(lat, .99):.3f} s, "
                   f"max {max(lat):.3f} s")
