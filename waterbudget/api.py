@@ -6,6 +6,8 @@ import psycopg
 from fastapi import FastAPI, HTTPException
 
 from budget.api import router as budget_router
+from reports.api import router as reports_router
+from water_user_page.routes import router as water_user_router
 
 
 def create_app(database_url: str) -> FastAPI:
@@ -24,4 +26,6 @@ def create_app(database_url: str) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(budget_router)
+    app.include_router(reports_router)
+    app.include_router(water_user_router)
     return app

@@ -1,0 +1,127 @@
+"""A small district in the real database for the report and water-user page tests.
+
+Budgets go through the budget repository (approved entries); sites, meters,
+consumption and card sessions are inserted as ingestion stores them; the
+monitor's roll-ups are then filled from ``monitor_site_draw`` — the monitor's
+own definition of whose water it is — over its closure table, the way the
+monitor maintains them (``roll_up``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from budget import repository as budget_repo
+from budget.hierarchy import NodeLevel
+from budget.kinds import Sector, Source
+from budget.ledger import EntryKind
+from budget.year_ledger import BUDGET_TIMEZONE
+
+JAN1 = datetime(2024, 1, 1, tzinfo=BUDGET_TIMEZONE)
+JULY1 = datetime(2024, 7, 1, tzinfo=BUDGET_TIMEZONE)
+IRR = Sector.IRRIGATION
+
+
+def at(month: int, day: int = 1, hour: int = 0, year: int = 2024) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=BUDGET_TIMEZONE)
+
+
+def seed_district(conn: budget_repo.Conn) -> dict[str, int]:
+    """甘州区 → 小满镇 (小满一村 → 张三) and 大满镇; wells W1 (groundwater, flow meter and
+    a card controller) and W2 (surface canal gate)."""
+    ids: dict[str, int] = {}
+    for code, name, level, parent in (
+        ("GZ", "甘州区", NodeLevel.DISTRICT, None), ("XM", "小满镇", NodeLevel.TOWNSHIP, "GZ"),
+        ("DM", "大满镇", NodeLevel.TOWNSHIP, "GZ"), ("XM-1", "小满一村", NodeLevel.UNIT, "XM"),
+        ("H1", "张三", NodeLevel.HOUSEHOLD, "XM-1"),
+    ):
+        ids[code] = budget_repo.create_node(conn, code=code, name=name, level=level,
+                                            parent_id=ids[parent] if parent else None)
+    for code, source, m3 in (
+        ("GZ", Source.GROUNDWATER, 1_000_000), ("GZ", Source.LOCAL_SURFACE, 2_000_000),
+        ("XM", Source.GROUNDWATER, 500_000), ("DM", Source.LOCAL_SURFACE, 400_000),
+        ("XM-1", Source.GROUNDWATER, 100_000), ("H1", Source.GROUNDWATER, 2_000),
+    ):
+        budget_repo.insert_entry(conn, node_id=ids[code], year=2024, kind=EntryKind.ISSUE,
+                                 source=source, sector=IRR, volume_m3=Decimal(m3),
+                                 valid_from=JAN1, reason="test", proposed_by="seed",
+                                 approved_at=JAN1)
+    conn.execute(
+        "INSERT INTO sites (site_id, name, kind, source) VALUES "
+        "('W1', '1号井', 'well', 'groundwater'), ('W2', '2号闸', 'canal_gate', 'surface')")
+    conn.execute(
+        "INSERT INTO meters (meter_id, site_id, device_id, channel, installed_at, "
+        "expected_interval_s) VALUES ('W1-F', 'W1', 'D1', 'flow', %(t)s, 3600), "
+        "('W1-C', 'W1', 'D1', 'card', %(t)s, 3600), ('W2-F', 'W2', 'D2', 'flow', %(t)s, 3600)",
+        {"t": datetime(2023, 1, 1, tzinfo=BUDGET_TIMEZONE)})
+    budget_repo.attach(conn, node_id=ids["XM-1"], kind="site", ref="W1", sector=IRR)
+    budget_repo.attach(conn, node_id=ids["DM"], kind="site", ref="W2", sector=IRR)
+    budget_repo.attach(conn, node_id=ids["H1"], kind="card", ref="C1", sector=IRR)
+    return ids
+
+
+def daily_use(conn: budget_repo.Conn, *, meter: str, site: str, first: datetime,
+              days: int, m3: float, method: str = "measured") -> None:
+    """One counted interval per day ending at midnight (it counts on the day before)."""
+    conn.execute(
+        "INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, status, volume_m3) "
+        "SELECT %s, t + interval '1 day', t, %s, %s, 'counted', %s "
+        "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 day') t",
+        (meter, site, method, m3, first, first + timedelta(days=days - 1)))
+
+
+def card_session(conn: budget_repo.Conn, *, session: str, card: str, start: datetime,
+                 hours: int, m3: float, balance: float) -> None:
+    end = start + timedelta(hours=hours)
+    conn.execute(
+        "INSERT INTO card_sessions (meter_id, session_id, card_id, holder, started_at, ended_at, "
+        "volume_m3, balance_m3) VALUES ('W1-C', %s, %s, '张三', %s, %s, %s, %s)",
+        (session, card, start, end, m3, balance))
+    conn.execute(
+        "INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, session_id, method, "
+        "status, volume_m3) VALUES ('W1-C', %s, %s, 'W1', %s, 'card', 'counted', %s)",
+        (end, start, session, m3))
+
+
+def hourly_readings(conn: budget_repo.Conn, *, meter: str, first: datetime, hours: int) -> None:
+    conn.execute(
+        "INSERT INTO register_readings (meter_id, ts, value) "
+        "SELECT %s, t, extract(epoch FROM t - %s::timestamptz) / 3600 "
+        "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour') t",
+        (meter, first, first, first + timedelta(hours=hours - 1)))
+
+
+def roll_up(conn: budget_repo.Conn) -> None:
+    """Fill the monitor's roll-ups from scratch, from monitor_site_draw and the paths."""
+    conn.execute("TRUNCATE monitor_node_day, monitor_site_day, monitor_meter_day")
+    conn.execute(
+        "CREATE TEMP TABLE draw ON COMMIT DROP AS SELECT * FROM monitor_site_draw("
+        "(SELECT array_agg(site_id) FROM sites), "
+        "(SELECT array_agg(date '2023-01-01') FROM sites), "
+        "(SELECT array_agg(date '2025-12-31') FROM sites))")
+    conn.execute(
+        "INSERT INTO monitor_node_day (node_id, day, source, sector, own_m3, total_m3) "
+        "SELECT p.ancestor_id, d.day, d.source, d.sector, "
+        "sum(CASE WHEN p.depth = 0 THEN d.volume_m3 ELSE 0 END), sum(d.volume_m3) "
+        "FROM draw d JOIN monitor_node_paths p ON p.node_id = d.node_id GROUP BY 1, 2, 3, 4")
+    conn.execute(
+        "INSERT INTO monitor_site_day (site_id, day, source, truth_m3, attributed_m3, "
+        "unattributed_m3, flow_m3, card_m3, power_m3) "
+        "SELECT site_id, day, min(source), sum(volume_m3), "
+        "sum(volume_m3) FILTER (WHERE node_id IS NOT NULL), "
+        "coalesce(sum(volume_m3) FILTER (WHERE node_id IS NULL), 0), 0, 0, 0 "
+        "FROM draw GROUP BY 1, 2")
+    conn.execute(
+        "INSERT INTO monitor_meter_day (meter_id, day, site_id, channel, intervals, counted_m3, "
+        "truth_m3, quarantined, readings) "
+        "WITH c AS (SELECT meter_id, wb_draw_day(ts_end) AS day, count(*) AS n, "
+        "  sum(volume_m3) AS m3, count(*) FILTER (WHERE status = 'quarantined') AS q "
+        "  FROM consumption GROUP BY 1, 2), "
+        "r AS (SELECT meter_id, (ts AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n "
+        "  FROM register_readings GROUP BY 1, 2), "
+        "k AS (SELECT meter_id, day FROM c UNION SELECT meter_id, day FROM r) "
+        "SELECT k.meter_id, k.day, m.site_id, m.channel, coalesce(c.n, 0), coalesce(c.m3, 0), "
+        "0, coalesce(c.q, 0), coalesce(r.n, 0) FROM k JOIN meters m USING (meter_id) "
+        "LEFT JOIN c USING (meter_id, day) LEFT JOIN r USING (meter_id, day)")
+    conn.execute("UPDATE monitor_state SET data_clock = (SELECT max(ts_end) FROM consumption)")
