@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from budget.year_ledger import BUDGET_TIMEZONE
 from reports.commands import issue_reports, refresh_reports
@@ -36,8 +36,7 @@ def first_refresh_period(now: datetime, months: int = REFRESH_MONTHS) -> str:
 
 
 @job("reports.monthly", day=1, hour=2, minute=0)
-def monthly_reports(settings: Settings) -> None:
-    now = datetime.now(UTC)
+def monthly_reports(settings: Settings, now: datetime) -> None:
     period = previous_month(now)
     result = issue_reports(settings.database_url, kind="monthly", period=period, built_at=now,
                            by=BY)
@@ -46,8 +45,7 @@ def monthly_reports(settings: Settings) -> None:
 
 
 @job("reports.refresh", hour=3, minute=0)
-def refresh(settings: Settings) -> None:
-    now = datetime.now(UTC)
+def refresh(settings: Settings, now: datetime) -> None:
     result = refresh_reports(settings.database_url, first_period=first_refresh_period(now),
                              built_at=now, by=BY)
     log.info("report refresh: %d revised, %d unchanged, %d failed", len(result.created),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -21,7 +22,8 @@ from waterbudget.settings import Settings
 FEATURES = ("reports.scheduled",)
 """Modules that register jobs; a feature adds its own line."""
 
-JobFunction = Callable[[Settings], None]
+JobFunction = Callable[[Settings, datetime], None]
+"""A job gets the settings and the moment it runs (so a test can run it "on 2 July")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +57,22 @@ def load_jobs() -> dict[str, Job]:
 def build_scheduler(settings: Settings) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=settings.zone)
     for registered in load_jobs().values():
-        scheduler.add_job(registered.function, CronTrigger(timezone=settings.zone,
-                                                           **registered.cron),
+        scheduler.add_job(_now_and(registered.function), CronTrigger(timezone=settings.zone,
+                                                                     **registered.cron),
                           args=[settings], id=registered.name, name=registered.name,
                           coalesce=True, max_instances=1, misfire_grace_time=3600)
     return scheduler
 
 
-def run_job(name: str, settings: Settings) -> None:
+def _now_and(function: JobFunction) -> Callable[[Settings], None]:
+    def run(settings: Settings) -> None:
+        function(settings, datetime.now(UTC))
+
+    return run
+
+
+def run_job(name: str, settings: Settings, now: datetime | None = None) -> None:
     jobs = load_jobs()
     if name not in jobs:
         raise ValueError(f"no scheduled job {name!r} (known: {', '.join(sorted(jobs))})")
-    jobs[name].function(settings)
+    jobs[name].function(settings, now or datetime.now(UTC))
