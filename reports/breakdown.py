@@ -9,6 +9,7 @@ from budget.kinds import Sector, Source
 from budget.units import ZERO
 from reports.document import Column, Row, Table, Text, ValueKind
 from reports.inputs import ReportInputs
+from reports.rollup import shown_nodes
 
 V = ValueKind
 
@@ -89,29 +90,46 @@ def breakdown_table(
     return Table(key, title, tuple(columns), tuple(rows))
 
 
-def charges_table(inputs: ReportInputs) -> Table:
-    """Over-quota progressive charges (超定额累进加价) of the nodes under the root."""
+def listed_under(inputs: ReportInputs) -> dict[int, int]:
+    """Every node of the root's subtree → the listed row it counts in (itself, or the nearest
+    listed ancestor: a household's figures appear in its unit's row of a district report)."""
     h = inputs.hierarchy
-    inside = set(h.subtree(inputs.root_id))
+    listed = {n for n, _ in shown_nodes(h, inputs.root_id)}
+    under: dict[int, int] = {}
+    for node_id in h.subtree(inputs.root_id):  # parents before children
+        parent = h.nodes[node_id].parent_id
+        under[node_id] = node_id if node_id in listed or parent is None else under[parent]
+    return under
+
+
+def charges_table(inputs: ReportInputs) -> Table:
+    """Over-quota progressive charges (超定额累进加价) of the water users under the root,
+    summed per listed row (a unit's report lists each household)."""
+    h = inputs.hierarchy
+    under = listed_under(inputs)
     columns = (
         Column("name", "col.node", V.TEXT), Column("code", "col.code", V.TEXT),
-        Column("source", "col.source", V.LABEL), Column("use", "col.use", V.VOLUME),
-        Column("quota", "col.quota", V.VOLUME), Column("excess", "col.excess", V.VOLUME),
-        Column("surcharge", "col.surcharge", V.MONEY), Column("total", "col.charge_total", V.MONEY),
+        Column("source", "col.source", V.LABEL), Column("users", "col.charged_users", V.COUNT),
+        Column("use", "col.use", V.VOLUME), Column("quota", "col.quota", V.VOLUME),
+        Column("excess", "col.excess", V.VOLUME), Column("surcharge", "col.surcharge", V.MONEY),
+        Column("total", "col.charge_total", V.MONEY),
     )
-    charges = sorted((c for c in inputs.charges if c.node_id in inside),
-                     key=lambda c: (h.nodes[c.node_id].code, c.source))
-    rows = [
-        Row(f"{h.nodes[c.node_id].code}/{c.source}",
-            (h.nodes[c.node_id].name, h.nodes[c.node_id].code, source_key(c.source), c.use_m3,
-             c.quota_m3, c.excess_m3, c.surcharge, c.total))
-        for c in charges
-    ]
+    sums: dict[tuple[str, str], list[Decimal]] = {}
+    for c in inputs.charges:
+        row = under.get(c.node_id)
+        if row is None:
+            continue
+        line = sums.setdefault((h.nodes[row].code, c.source), [ZERO] * 6)
+        for i, v in enumerate((Decimal(1), c.use_m3, c.quota_m3, c.excess_m3, c.surcharge,
+                               c.total)):
+            line[i] += v
+    codes = {n.code: n for n in (h.nodes[r] for r in set(under.values()))}
+    rows = [Row(f"{code}/{source}", (codes[code].name, code, source_key(source), int(v[0]),
+                                     *v[1:]))
+            for (code, source), v in sorted(sums.items())]
     if rows:
-        rows.append(Row("total", ("label.total", "", "", sum((c.use_m3 for c in charges), ZERO),
-                                  sum((c.quota_m3 for c in charges), ZERO),
-                                  sum((c.excess_m3 for c in charges), ZERO),
-                                  sum((c.surcharge for c in charges), ZERO),
-                                  sum((c.total for c in charges), ZERO)), style="total"))
+        totals = [sum((v[i] for v in sums.values()), ZERO) for i in range(6)]
+        rows.append(Row("total", ("label.total", "", "", int(totals[0]), *totals[1:]),
+                        style="total"))
     return Table("charges", "section.charges", columns, tuple(rows), (Text("note.charges"),),
                  revises=False)

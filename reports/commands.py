@@ -9,7 +9,7 @@ A report that fails is reported with its reason and the others go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,7 +63,7 @@ def refresh_reports(database_url: str, *, first_period: str, built_at: datetime,
     return _run(database_url, jobs, built_at, by, None, progress)
 
 
-def _run(database_url: str, jobs: list[tuple[int, str, str, datetime | None]],
+def _run(database_url: str, jobs: Sequence[tuple[int, str, str, datetime | None]],
          built_at: datetime, by: str, shared: service.YearData | None,
          progress: Progress) -> BatchResult:
     result = BatchResult()

@@ -78,27 +78,31 @@ def final_accounts(inputs: ReportInputs) -> Document:
     )
     rows = []
     listed = shown_nodes(h, inputs.root_id)
+    rates: list[Decimal | None] = []
     for node_id, depth in listed:
         node = h.nodes[node_id]
         kinds = by_kind.get(node_id, {})
         final = sum((k.sign * kinds.get(k, ZERO) for k in _KINDS), ZERO)
         used = (draws.get(node_id) or NodeDraw()).counted_until(12)
         balance = final - used
+        rates.append(rate(used, final))
         rows.append(Row(node.code, (
             node.name, node.code, f"level.{node.level.value}",
-            *(kinds.get(k, ZERO) for k in _KINDS), final, used, balance, rate(used, final),
+            *(kinds.get(k, ZERO) for k in _KINDS), final, used, balance, rates[-1],
             "status.overrun" if balance < 0 else "status.surplus",
         ), style="total" if depth == 0 else "child", depth=depth))
-    root_row = rows[0].cells
-    final, used, balance = root_row[8], root_row[9], root_row[10]
-    assert isinstance(final, Decimal) and isinstance(used, Decimal)
-    assert isinstance(balance, Decimal)
+    root = by_kind.get(inputs.root_id, {})
+    final = sum((k.sign * root.get(k, ZERO) for k in _KINDS), ZERO)
+    used = (draws.get(inputs.root_id) or NodeDraw()).counted_until(12)
+    balance = final - used
     inside = set(h.subtree(inputs.root_id))
     charges = [c for c in inputs.charges if c.node_id in inside]
     summary = Figures("summary", "section.final_summary", (
-        Figure("issued", "fig.issued", root_row[3], V.VOLUME),
-        Figure("adjusted", "fig.adjusted", root_row[4] - root_row[5], V.VOLUME),  # type: ignore[operator]
-        Figure("traded", "fig.traded_net", root_row[6] - root_row[7], V.VOLUME),  # type: ignore[operator]
+        Figure("issued", "fig.issued", root.get(EntryKind.ISSUE, ZERO), V.VOLUME),
+        Figure("adjusted", "fig.adjusted", root.get(EntryKind.SUPPLEMENT, ZERO)
+               - root.get(EntryKind.CUT, ZERO), V.VOLUME),
+        Figure("traded", "fig.traded_net", root.get(EntryKind.TRADE_IN, ZERO)
+               - root.get(EntryKind.TRADE_OUT, ZERO), V.VOLUME),
         Figure("final", "fig.final_budget", final, V.VOLUME),
         Figure("used", "fig.used", used, V.VOLUME),
         Figure("balance", "fig.balance", balance, V.VOLUME, flag="bad" if balance < 0 else "ok"),
@@ -117,22 +121,18 @@ def final_accounts(inputs: ReportInputs) -> Document:
         breakdown_table(key="by_sector", title="section.by_sector", by="sector",
                         budget=by_sector(own), drawn=by_sector(root_cells)),
     ]
-    children = [r for r, (_, depth) in zip(rows, listed, strict=True) if depth == 1]
+    children = [(n, r) for (n, depth), r in zip(listed, rates, strict=True) if depth == 1]
     if children:
         sections.append(Chart(
-            "children_execution", "chart.children_execution", tuple(str(r.cells[0]) for r in children),
-            (Series("series.execution_rate", tuple(_rate(r) for r in children), "bar"),), V.RATE))
+            "children_execution", "chart.children_execution",
+            tuple(h.nodes[n].name for n, _ in children),
+            (Series("series.execution_rate", tuple(r for _, r in children), "bar"),), V.RATE))
     sections.append(charges_table(inputs))
     sections += _appendices(inputs, book)
     node = h.nodes[inputs.root_id]
     return Document("final_accounts", "title.final_accounts", node.code, node.name,
                     node.level.value, str(inputs.year), inputs.as_of, inputs.built_at,
                     tuple(sections))
-
-
-def _rate(row: Row) -> Decimal | None:
-    value = row.cells[12]
-    return value if isinstance(value, Decimal) else None
 
 
 def _appendices(inputs: ReportInputs, book: YearLedger) -> list[Section]:

@@ -22,7 +22,7 @@ from budget.units import ZERO
 from monitor.budget_alerts import Level, budget_level
 from monitor.execution import BudgetPeriod, Execution, evaluate_execution
 from reports import quality_section
-from reports.breakdown import breakdown_table, change, charges_table
+from reports.breakdown import breakdown_table, change, charges_table, listed_under
 from reports.document import (
     Chart,
     Column,
@@ -36,7 +36,7 @@ from reports.document import (
     Text,
     ValueKind,
 )
-from reports.inputs import ReportInputs
+from reports.inputs import AlertRecord, ReportInputs
 from reports.rollup import (
     NodeDraw,
     budget_cells,
@@ -120,17 +120,18 @@ def monthly_report(inputs: ReportInputs) -> Document:
     root_last = last.get(inputs.root_id) or NodeDraw()
     own = budget_cells(inputs.budgets.get(inputs.root_id, {}))
     month_rolled = _month_cells(inputs)
+    month_column = Column("month", "col.drawn_month", V.VOLUME)
     sections: list[Section] = [
         _summary(root),
         breakdown_table(
             key="by_source", title="section.by_source", by="source", budget=by_source(own),
             drawn=by_source(root_draw.cells),
-            extra={"month": (Column("month", "col.drawn_month", V.VOLUME), by_source(month_rolled))},
+            extra={"month": (month_column, by_source(month_rolled))},
             last_year=by_source(root_last.cells)),
         breakdown_table(
             key="by_sector", title="section.by_sector", by="sector", budget=by_sector(own),
             drawn=by_sector(root_draw.cells),
-            extra={"month": (Column("month", "col.drawn_month", V.VOLUME), by_sector(month_rolled))},
+            extra={"month": (month_column, by_sector(month_rolled))},
             last_year=by_sector(root_last.cells)),
         _monthly_chart(inputs, root, root_draw),
     ]
@@ -256,20 +257,26 @@ def _levels_reached(inputs: ReportInputs, rows: list[NodeExecution]) -> Table:
 
 
 def _alerts(inputs: ReportInputs) -> Table:
+    """Monitor's alerts live during the month, per listed row, kind and severity: how many,
+    the first opened, how many still open (a unit's report lists each household)."""
     h = inputs.hierarchy
-    inside = set(h.subtree(inputs.root_id))
+    under = listed_under(inputs)
     columns = (
         Column("name", "col.node", V.TEXT), Column("code", "col.code", V.TEXT),
         Column("kind", "col.alert_kind", V.LABEL), Column("severity", "col.severity", V.LABEL),
-        Column("opened", "col.opened_at", V.TIME), Column("resolved", "col.resolved_at", V.TIME),
-        Column("detail", "col.detail", V.TEXT),
+        Column("count", "col.alerts", V.COUNT), Column("live", "col.alerts_live", V.COUNT),
+        Column("opened", "col.first_opened_at", V.TIME),
     )
-    alerts = sorted((a for a in inputs.alerts if a.node_id in inside),
-                    key=lambda a: (a.opened_at, h.nodes[a.node_id].code, a.kind))
+    groups: dict[tuple[str, str, str], list[AlertRecord]] = {}
+    for a in inputs.alerts:
+        row = under.get(a.node_id)
+        if row is not None:
+            groups.setdefault((h.nodes[row].code, a.kind, a.severity), []).append(a)
+    names = {h.nodes[r].code: h.nodes[r].name for r in set(under.values())}
     rows = tuple(
-        Row(f"{h.nodes[a.node_id].code}/{a.kind}/{a.opened_at.isoformat()}",
-            (h.nodes[a.node_id].name, h.nodes[a.node_id].code, f"alert.{a.kind}",
-             f"severity.{a.severity}", a.opened_at, a.resolved_at, a.detail))
-        for a in alerts
+        Row(f"{code}/{kind}/{severity}",
+            (names[code], code, f"alert.{kind}", f"severity.{severity}", len(found),
+             sum(1 for a in found if a.resolved_at is None), min(a.opened_at for a in found)))
+        for (code, kind, severity), found in sorted(groups.items())
     )
     return Table("alerts", "section.alerts", columns, rows, revises=False)

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import io
 import re
+from copy import copy
+from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.appendix_layout import header_cells, header_depth, lead_cells, lead_headers
@@ -38,14 +43,33 @@ def _sheet_title(wb: Workbook, title: str) -> str:
     return name
 
 
-def _put(ws: Worksheet, row: int, col: int, value: Value, kind: ValueKind, lang: str) -> None:
+_STYLES: WeakKeyDictionary[Workbook, dict[tuple[ValueKind, bool], StyleArray]] = (
+    WeakKeyDictionary())
+"""Cell styles by kind and weight, made once per workbook (a style holds indexes into its
+workbook's tables): openpyxl hashes a style object on every assignment, which dominates a
+sheet of thousands of cells; copying a made style does not."""
+
+
+def _put(ws: Worksheet, row: int, col: int, value: Value, kind: ValueKind, lang: str,
+         bold: bool = False) -> None:
     cell = ws.cell(row, col)
+    assert isinstance(cell, Cell)
     if kind in (V.TEXT, V.LABEL, V.TIME):
         cell.value = display(value, kind, lang) or None
     else:
         cell.value = number(value, kind)
+    assert ws.parent is not None
+    styles = _STYLES.setdefault(ws.parent, {})
+    made = styles.get((kind, bold))
+    if made is not None:
+        setattr(cell, "_style", copy(made))  # noqa: B010 - openpyxl's style slot, untyped
+        return
+    if kind not in (V.TEXT, V.LABEL, V.TIME):
         cell.number_format = _FORMATS.get(kind, "General")
     cell.border = _BOX
+    if bold:
+        cell.font = _BOLD
+    styles[(kind, bold)] = copy(getattr(cell, "_style"))  # noqa: B009
 
 
 def _header(ws: Worksheet, row: int, labels: list[str]) -> None:
@@ -65,16 +89,14 @@ def _table(ws: Worksheet, section: Table, lang: str, start: int) -> None:
     for r, row in enumerate(section.rows, start=start + 1):
         for c, (value, column) in enumerate(zip(row.cells, section.columns, strict=True), 1):
             shown = text(lang, str(value)) if row.style == "total" and c == 1 else value
-            _put(ws, r, c, shown, column.kind, lang)
-            if row.style == "total":
-                ws.cell(r, c).font = _BOLD
+            _put(ws, r, c, shown, column.kind, lang, bold=row.style == "total")
         if row.depth:
             ws.cell(r, 1).alignment = Alignment(indent=row.depth)
     last = start + len(section.rows) + 2
     for i, note in enumerate(section.notes):
         ws.cell(last + i, 1, text(lang, note.key, **note.params))
     for c in range(1, len(section.columns) + 1):
-        ws.column_dimensions[ws.cell(start, c).column_letter].width = 16 if c > 1 else 24
+        ws.column_dimensions[get_column_letter(c)].width = 16 if c > 1 else 24
 
 
 def _figures(ws: Worksheet, section: Figures, lang: str, start: int) -> None:
@@ -112,7 +134,7 @@ def _chart(ws: Worksheet, section: Chart, lang: str, start: int) -> None:
     chart.title = text(lang, section.title)
     chart.y_axis.title = unit
     chart.width, chart.height = 24, 11
-    ws.add_chart(chart, f"{ws.cell(start, len(section.series) + 3).column_letter}{start}")
+    ws.add_chart(chart, f"{get_column_letter(len(section.series) + 3)}{start}")
 
 
 def _appendix(ws: Worksheet, section: Appendix, lang: str, start: int) -> None:
@@ -140,15 +162,15 @@ def _appendix(ws: Worksheet, section: Appendix, lang: str, start: int) -> None:
         for c in range(1, 3 + len(table.columns)):
             cell = ws.cell(r, c)
             cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD, _BOX, _CENTRE
-    for i, row in enumerate(table.rows):
+    for i, line in enumerate(table.rows):
         r = top + depth + i
         first, second = lead_cells(table, i)
         ws.cell(r, 1, appendix_label(lang, first) or None).border = _BOX
         ws.cell(r, 2, appendix_label(lang, second)).border = _BOX
-        for c, value in enumerate(row.values, start=3):
+        for c, value in enumerate(line.values, start=3):
             cell = ws.cell(r, c, None if value is None else float(value))
             cell.number_format, cell.border = "0.00", _BOX
-            if row.kind in ("total", "subtotal"):
+            if line.kind in ("total", "subtotal"):
                 cell.font = _BOLD
     for i, note in enumerate(table.notes):
         ws.cell(top + depth + len(table.rows) + 1 + i, 1, note)

@@ -67,7 +67,9 @@ _COLUMNS = "report_id, kind, node_id, period, revision, as_of, built_at, built_b
 
 
 def _stored(row: Sequence[Any], document: dict[str, Any] | None) -> StoredReport:
-    return StoredReport(*row[:9], document=document_from_json(document) if document else None)
+    report_id, kind, node_id, period, revision, as_of, built_at, built_by, changes = row[:9]
+    return StoredReport(report_id, kind, node_id, period, revision, as_of, built_at, built_by,
+                        changes, document_from_json(document) if document else None)
 
 
 def latest_report(conn: Conn, *, kind: str, node_id: int, period: str) -> StoredReport | None:
@@ -125,15 +127,23 @@ def plan_profiles(conn: Conn, *, node_ids: Sequence[int]) -> dict[int, PlanProfi
     return {n: PlanProfile(tuple(w)) for n, w in rows}
 
 
-def draw_rows(conn: Conn, *, node_ids: Sequence[int], first_day: str,
+def draw_rows(conn: Conn, *, node_ids: Sequence[int], year: int,
               until: datetime) -> list[DrawRow]:
-    """Total draw of the nodes per month, source and sector, from ``first_day`` to the day
-    ``until`` falls in (monitor_node_day; a day holds intervals ending in it)."""
+    """Total draw of the nodes per month, source and sector, in ``year`` up to ``until``:
+    whole months from monitor_node_period, the month ``until`` falls inside (if any) from
+    monitor_node_day, day by day (a day holds the intervals ending in it)."""
     rows = conn.execute(
+        "SELECT np.node_id, extract(month FROM p.first_day)::int, np.source, np.sector, "
+        "sum(np.total_m3) FROM monitor_node_period np JOIN monitor_periods p USING (period) "
+        "WHERE p.kind = 'month' AND p.year = %(year)s AND p.ends_at <= %(until)s "
+        "AND np.node_id = ANY(%(nodes)s) GROUP BY 1, 2, 3, 4 "
+        "UNION ALL "
         "SELECT node_id, extract(month FROM day)::int, source, sector, sum(total_m3) "
-        "FROM monitor_node_day WHERE node_id = ANY(%s) AND day >= %s::date "
-        "AND day <= wb_draw_day(%s) GROUP BY 1, 2, 3, 4",
-        (list(node_ids), first_day, until))
+        "FROM monitor_node_day WHERE node_id = ANY(%(nodes)s) "
+        "AND day >= date_trunc('month', %(until)s AT TIME ZONE 'Asia/Shanghai')::date "
+        "AND day <= wb_draw_day(%(until)s) AND extract(year FROM day) = %(year)s "
+        "GROUP BY 1, 2, 3, 4",
+        {"nodes": list(node_ids), "year": year, "until": until})
     return [DrawRow(n, m, src, sec or "unspecified", Decimal(v)) for n, m, src, sec, v in rows
             if v != 0]
 

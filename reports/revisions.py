@@ -57,9 +57,9 @@ def figures(document: Document) -> dict[tuple[str, str, str], _Figure]:
                         s.title, category, series.label, s.kind, value)
         elif isinstance(s, Appendix):
             for r in s.table.rows:
-                for column, value in zip(s.table.columns, r.values, strict=True):
-                    out[(s.key, f"{r.group}/{r.label}", column.key)] = _Figure(
-                        s.table.title, r.label, " · ".join(column.header), ValueKind.VOLUME,
+                for header, value in zip(s.table.columns, r.values, strict=True):
+                    out[(s.key, f"{r.group}/{r.label}", header.key)] = _Figure(
+                        s.table.title, r.label, " · ".join(header.header), ValueKind.VOLUME,
                         value if value is None else value * 10_000)
     return out
 

@@ -57,15 +57,23 @@ class YearData:
 
     hierarchy: Hierarchy
     year: int
-    entries: list[LedgerEntry]
     factor: Decimal
     revenue: list[RevenueRecord]
 
 
 def year_data(conn: repo.Conn, *, year: int) -> YearData:
-    return YearData(repo.hierarchy(conn), year, budget_repo.approved_entries(conn, year=year),
+    return YearData(repo.hierarchy(conn), year,
                     budget_repo.load_policy(conn, year=year).non_conventional_factor,
                     budget_repo.revenue_records(conn, year=year))
+
+
+def _entries(conn: repo.Conn, h: Hierarchy, node_id: int, listed: list[int], year: int,
+             monthly: bool) -> list[LedgerEntry]:
+    """The ledger a report needs: its listed nodes' (monthly), or the whole subtree's (the
+    final accounts' appendix B reads what each listed area hands further down)."""
+    nodes = listed if monthly else h.subtree(node_id)
+    return [s.entry for s in budget_repo.entries(conn, node_ids=nodes, year=year,
+                                                 status="approved")]
 
 
 def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeriod,
@@ -77,10 +85,9 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
     if node_id not in h.nodes:
         raise ReportError(f"no budget node {node_id}")
     listed = [n for n, _ in shown_nodes(h, node_id)]
-    subtree = set(h.subtree(node_id))
-    entries = [e for e in data.entries if e.node_id in subtree]
-    first_day = f"{year}-01-01"
     monthly = kind == "monthly"
+    entries = _entries(conn, h, node_id, listed, year, monthly)
+    first_day = f"{year}-01-01"
     month_start = period.start if monthly else year_bounds(year)[0]
     return ReportInputs(
         hierarchy=h, root_id=node_id, year=year,
@@ -88,8 +95,8 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
         as_of=as_of, built_at=built_at,
         budgets=effective_budgets(entries, year=year, as_of=as_of, known_at=built_at),
         profiles=repo.plan_profiles(conn, node_ids=listed),
-        draw=repo.draw_rows(conn, node_ids=listed, first_day=first_day, until=as_of),
-        draw_last_year=repo.draw_rows(conn, node_ids=listed, first_day=f"{year - 1}-01-01",
+        draw=repo.draw_rows(conn, node_ids=listed, year=year, until=as_of),
+        draw_last_year=repo.draw_rows(conn, node_ids=listed, year=year - 1,
                                       until=repo.last_year(as_of)),
         non_conventional_factor=data.factor,
         alerts=repo.alerts(conn, root_id=node_id, start=month_start, until=as_of),

@@ -54,10 +54,11 @@ def chart_svg(chart: Chart, lang: str) -> str:
         f'<text x="{_LEFT}" y="20" class="chart-unit">{escape(unit)}</text>',
     ]
     for i in range(5):  # grid and axis labels
-        v = low + (top - low) * i / 4
-        parts.append(f'<line x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
-                     'class="grid"/>')
-        parts.append(f'<text x="{_LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
+        tick = low + (top - low) * i / 4
+        parts.append(f'<line x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{y(tick):.1f}" '
+                     f'y2="{y(tick):.1f}" class="grid"/>')
+        parts.append(f'<text x="{_LEFT - 6}" y="{y(tick) + 4:.1f}" '
+                     f'text-anchor="end">{tick:g}</text>')
     bars = [(s, vs) for s, vs in series if s.style == "bar"]
     width = band * 0.7 / max(len(bars), 1)
     for b, (s, vs) in enumerate(bars):

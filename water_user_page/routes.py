@@ -22,8 +22,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from budget import repository as budget_repo
-from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.ledger import allocation_of
+from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.year_ledger import BUDGET_TIMEZONE
 from reports.labels import language, text
 from water_user_page import repository as repo

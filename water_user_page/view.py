@@ -15,10 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from budget.hierarchy import Node
 from budget.ledger import Allocation
+from budget.plan_profile import PlanProfile
 from budget.year_ledger import BUDGET_TIMEZONE
 from monitor.budget_alerts import Level, budget_level
 from monitor.execution import BudgetPeriod, evaluate_execution
-from budget.plan_profile import PlanProfile
 from reports.breakdown import source_key
 from reports.inputs import AlertRecord
 from reports.labels import text

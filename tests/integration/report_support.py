@@ -124,4 +124,12 @@ def roll_up(conn: budget_repo.Conn) -> None:
         "SELECT k.meter_id, k.day, m.site_id, m.channel, coalesce(c.n, 0), coalesce(c.m3, 0), "
         "0, coalesce(c.q, 0), coalesce(r.n, 0) FROM k JOIN meters m USING (meter_id) "
         "LEFT JOIN c USING (meter_id, day) LEFT JOIN r USING (meter_id, day)")
+    # months as the monitor adds them; its trigger sums monitor_node_period from the days
+    conn.execute("DELETE FROM monitor_node_period")
+    conn.execute("DELETE FROM monitor_periods WHERE kind = 'month'")
+    conn.execute(
+        "INSERT INTO monitor_periods (period, kind, year, first_day, last_day) "
+        "SELECT to_char(m, 'YYYY-MM'), 'month', extract(year FROM m)::int, m::date, "
+        "(m + interval '1 month - 1 day')::date "
+        "FROM (SELECT DISTINCT date_trunc('month', day) AS m FROM monitor_node_day) months")
     conn.execute("UPDATE monitor_state SET data_clock = (SELECT max(ts_end) FROM consumption)")

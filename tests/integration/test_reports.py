@@ -61,7 +61,8 @@ def test_issue_stores_revision_one_with_its_inputs(database_url, district):
     with psycopg.connect(database_url) as conn:
         issued = service.issue(conn, kind="monthly", node_id=district["GZ"], period="2024-06",
                                built_at=NOW, by="test")
-        assert issued.created and issued.report.revision == 1
+        assert issued.created
+        assert issued.report.revision == 1
         doc = issued.report.document
         assert doc is not None
         assert nodes_row(doc, "GZ")["drawn"] == Decimal(106_500)
@@ -69,8 +70,10 @@ def test_issue_stores_revision_one_with_its_inputs(database_url, district):
         assert nodes_row(doc, "DM")["month"] == Decimal(30_000)
         assert nodes_row(doc, "XM")["last_year"] == Decimal(36_400)
         stored = conn.execute("SELECT as_of, inputs->'draw', inputs_sha256 FROM reports").fetchone()
-        assert stored is not None and stored[0] == at(7)
-        assert len(stored[1]) > 0 and len(stored[2]) == 32
+        assert stored is not None
+        assert stored[0] == at(7)
+        assert len(stored[1]) > 0
+        assert len(stored[2]) == 32
 
 
 def test_backfill_after_issue_gives_a_revision_that_says_what_changed(database_url, district):
@@ -84,18 +87,22 @@ def test_backfill_after_issue_gives_a_revision_that_says_what_changed(database_u
         roll_up(conn)
         second = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
                                built_at=NOW + timedelta(days=3), by="test")
-        assert second.created and second.report.revision == 2
+        assert second.created
+        assert second.report.revision == 2
         doc = second.report.document
-        assert doc is not None and doc.revision.previous_built_at == NOW
+        assert doc is not None
+        assert doc.revision.previous_built_at == NOW
         drawn = [c for c in doc.revision.changes if c.row == "小满镇"
                  and c.column == "col.drawn_ytd"]
         assert [(c.old, c.new) for c in drawn] == [(Decimal(45_500), Decimal(45_750))]
         third = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
                               built_at=NOW + timedelta(days=4), by="test")
-        assert not third.created and third.report.revision == 2
+        assert not third.created
+        assert third.report.revision == 2
         kept = repo.report_revision(conn, kind="monthly", node_id=district["XM"],
                                     period="2024-06", revision=1)
-        assert kept is not None and kept.document == first.report.document
+        assert kept is not None
+        assert kept.document == first.report.document
 
 
 def test_issued_reports_are_never_edited(database_url, district):
@@ -136,7 +143,8 @@ def test_final_accounts_with_the_appendix_tables(database_url, district):
         assert ledger.rows[0].cells[9] == Decimal(106_500)  # used in the year
         appendix_b = doc.section("appendix_b")
         labels = [r.label for r in appendix_b.table.rows]  # type: ignore[union-attr]
-        assert labels[-1] == "甘州区" and "小满一村" in labels
+        assert labels[-1] == "甘州区"
+        assert "小满一村" in labels
 
 
 @pytest.fixture
@@ -151,7 +159,7 @@ def client(database_url, district):
                                            node_id=district["H1"]),
         }
     with TestClient(create_app(database_url)) as test_client:
-        test_client.tokens = tokens  # type: ignore[attr-defined]
+        test_client.tokens = tokens
         yield test_client
 
 
@@ -164,7 +172,8 @@ def test_api_issues_lists_and_downloads_every_format(client, district):
     made = client.post("/reports", json=body, headers=bearer(client, "xm"))
     assert made.status_code == 201, made.text
     again = client.post("/reports", json=body, headers=bearer(client, "xm"))
-    assert again.status_code == 200 and again.json()["revision"] == 1
+    assert again.status_code == 200
+    assert again.json()["revision"] == 1
     report_id = made.json()["report_id"]
     xlsx = client.get(f"/reports/{report_id}?format=xlsx", headers=bearer(client, "xm"))
     assert xlsx.status_code == 200
@@ -173,10 +182,13 @@ def test_api_issues_lists_and_downloads_every_format(client, district):
     assert any("各预算单元执行情况" in name for name in wb.sheetnames)
     csv_text = client.get(f"/reports/{report_id}?format=csv&lang=en",
                           headers=bearer(client, "xm")).content.decode("utf-8-sig")
-    assert "Execution by budget node" in csv_text and "小满镇" in csv_text
+    assert "Execution by budget node" in csv_text
+    assert "小满镇" in csv_text
     html = client.get(f"/reports/monthly/{district['XM']}/2024-06?format=html",
                       headers=bearer(client, "admin"))
-    assert html.status_code == 200 and "<svg" in html.text and "小满镇" in html.text
+    assert html.status_code == 200
+    assert "<svg" in html.text
+    assert "小满镇" in html.text
     assert client.get(f"/reports/{report_id}?format=json",
                       headers=bearer(client, "admin")).json()["node_code"] == "XM"
     listed = client.get("/reports", headers=bearer(client, "xm")).json()
@@ -190,7 +202,8 @@ def test_api_pdf_is_printed_by_chromium(client, district):
     report_id = client.post("/reports", json=body, headers=bearer(client, "admin")).json()[
         "report_id"]
     pdf = client.get(f"/reports/{report_id}?format=pdf", headers=bearer(client, "admin"))
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
     assert len(pdf.content) > 10_000
 
 
@@ -206,7 +219,8 @@ def test_api_scopes(client, district):
     assert client.get("/reports").status_code == 401
     bad = client.post("/reports", json={**body, "period": "June"},
                       headers=bearer(client, "admin"))
-    assert bad.status_code == 422 and "period" in bad.text
+    assert bad.status_code == 422
+    assert "period" in bad.text
 
 
 def test_cli_issues_every_node_and_exports(database_url, district, tmp_path):
@@ -244,7 +258,8 @@ def test_scheduled_jobs_are_registered_and_refresh_revises(database_url, distric
     with psycopg.connect(database_url) as conn:
         latest = repo.latest_report(conn, kind="monthly", node_id=district["DM"],
                                     period="2024-06")
-        assert latest is not None and (latest.revision, latest.built_by) == (2, "scheduler")
+        assert latest is not None
+        assert (latest.revision, latest.built_by) == (2, "scheduler")
         assert latest.as_of == at(6, 20)  # re-issued at its own as-of
     run_job("reports.monthly", Settings(database_url=database_url), now=NOW)
     with psycopg.connect(database_url) as conn:

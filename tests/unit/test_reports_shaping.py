@@ -100,7 +100,8 @@ def test_over_quota_anomaly_is_more_than_twenty_percent():
 def test_monthly_chart_plans_by_the_profile_and_draws_to_the_month():
     chart = monthly_report(inputs()).section("monthly_plan")
     drawn, planned = chart.series  # type: ignore[union-attr]
-    assert drawn.values[5] == D(30_200) and drawn.values[6] is None
+    assert drawn.values[5] == D(30_200)
+    assert drawn.values[6] is None
     assert planned.values[5] == D(1_500_000) * D("0.15")
 
 
@@ -126,11 +127,13 @@ def test_final_accounts_ledger_and_appendices():
     unit = row(table(doc, "ledger"), "XM-1")
     assert (unit["issue"], unit["supplement"], unit["final"]) == (D(150_000), D(10_000),
                                                                   D(160_000))
-    assert unit["used"] == D(121_200) and unit["balance"] == D(38_800)
+    assert unit["used"] == D(121_200)
+    assert unit["balance"] == D(38_800)
     assert unit["status"] == "status.surplus"
     a = doc.section("appendix_a")
     total_row = a.table.rows[-1]  # type: ignore[union-attr]
-    assert total_row.label == "合计" and total_row.values[-1] == D("110.00")  # 万m³ handed down
+    assert total_row.label == "合计"
+    assert total_row.values[-1] == D("110.00")
     b = doc.section("appendix_b")
     assert [r.label for r in b.table.rows][-1] == "甘州区"  # type: ignore[union-attr]
 
@@ -158,7 +161,8 @@ def test_a_backfill_gives_a_revision_that_names_the_figure():
     rows = totals([*own_rows(), DrawRow(4, 6, "groundwater", IRR.value, D(1))])
     new = monthly_report(inputs(draw=rows))
     doc = revised(old, 1, new)
-    assert doc is not None and doc.revision.number == 2
+    assert doc is not None
+    assert doc.revision.number == 2
     assert doc.revision.previous_built_at == old.built_at
     unit = [c for c in doc.revision.changes if c.row == "小满一村" and c.column == "col.drawn_ytd"]
     assert [(c.old, c.new) for c in unit] == [(D(121_200), D(121_201))]
