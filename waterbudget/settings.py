@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     ingest_batch_wait_ms: int = Field(50, ge=1)
     ingest_max_future_s: int = Field(600, ge=0)
     metrics_port: int = Field(0, ge=0, le=65_535)  # 0: no metrics endpoint
+    # monitor (docs/monitor.md)
+    monitor_sweep_minutes: float = Field(10.0, gt=0)
+    monitor_enforcement: bool = False  # shut-off commands on overrun (off by default)
+    monitor_mqtt_client_id: str = "waterbudget-monitor"
+    monitor_notify_prefix: str = "waterbudget/notify"  # per-user topics <prefix>/<address>
+    smtp_url: str = ""  # smtp://user:pass@host:port or smtps://…; empty: no e-mail channel
+    smtp_from: str = "waterbudget@localhost"
+    smtp_starttls: bool = False
 
     @field_validator("timezone")
     @classmethod
