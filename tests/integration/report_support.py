@@ -2,9 +2,8 @@
 
 Budgets go through the budget repository (approved entries); sites, meters,
 consumption and card sessions are inserted as ingestion stores them; the
-monitor's roll-ups are then filled from ``monitor_site_draw`` — the monitor's
-own definition of whose water it is — over its closure table, the way the
-monitor maintains them (``roll_up``).
+monitor's roll-ups are then maintained by the monitor's own consumer
+(``roll_up``), as in production.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from budget.hierarchy import NodeLevel
 from budget.kinds import Sector, Source
 from budget.ledger import EntryKind
 from budget.year_ledger import BUDGET_TIMEZONE
+from monitor.consumer import Consumer
 
 JAN1 = datetime(2024, 1, 1, tzinfo=BUDGET_TIMEZONE)
 JULY1 = datetime(2024, 7, 1, tzinfo=BUDGET_TIMEZONE)
@@ -93,43 +93,5 @@ def hourly_readings(conn: budget_repo.Conn, *, meter: str, first: datetime, hour
 
 
 def roll_up(conn: budget_repo.Conn) -> None:
-    """Fill the monitor's roll-ups from scratch, from monitor_site_draw and the paths."""
-    conn.execute("TRUNCATE monitor_node_day, monitor_site_day, monitor_meter_day")
-    conn.execute(
-        "CREATE TEMP TABLE draw ON COMMIT DROP AS SELECT * FROM monitor_site_draw("
-        "(SELECT array_agg(site_id) FROM sites), "
-        "(SELECT array_agg(date '2023-01-01') FROM sites), "
-        "(SELECT array_agg(date '2025-12-31') FROM sites))")
-    conn.execute(
-        "INSERT INTO monitor_node_day (node_id, day, source, sector, own_m3, total_m3) "
-        "SELECT p.ancestor_id, d.day, d.source, d.sector, "
-        "sum(CASE WHEN p.depth = 0 THEN d.volume_m3 ELSE 0 END), sum(d.volume_m3) "
-        "FROM draw d JOIN monitor_node_paths p ON p.node_id = d.node_id GROUP BY 1, 2, 3, 4")
-    conn.execute(
-        "INSERT INTO monitor_site_day (site_id, day, source, truth_m3, attributed_m3, "
-        "unattributed_m3, flow_m3, card_m3, power_m3) "
-        "SELECT site_id, day, min(source), sum(volume_m3), "
-        "sum(volume_m3) FILTER (WHERE node_id IS NOT NULL), "
-        "coalesce(sum(volume_m3) FILTER (WHERE node_id IS NULL), 0), 0, 0, 0 "
-        "FROM draw GROUP BY 1, 2")
-    conn.execute(
-        "INSERT INTO monitor_meter_day (meter_id, day, site_id, channel, intervals, counted_m3, "
-        "truth_m3, quarantined, readings) "
-        "WITH c AS (SELECT meter_id, wb_draw_day(ts_end) AS day, count(*) AS n, "
-        "  sum(volume_m3) AS m3, count(*) FILTER (WHERE status = 'quarantined') AS q "
-        "  FROM consumption GROUP BY 1, 2), "
-        "r AS (SELECT meter_id, (ts AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n "
-        "  FROM register_readings GROUP BY 1, 2), "
-        "k AS (SELECT meter_id, day FROM c UNION SELECT meter_id, day FROM r) "
-        "SELECT k.meter_id, k.day, m.site_id, m.channel, coalesce(c.n, 0), coalesce(c.m3, 0), "
-        "0, coalesce(c.q, 0), coalesce(r.n, 0) FROM k JOIN meters m USING (meter_id) "
-        "LEFT JOIN c USING (meter_id, day) LEFT JOIN r USING (meter_id, day)")
-    # months as the monitor adds them; its trigger sums monitor_node_period from the days
-    conn.execute("DELETE FROM monitor_node_period")
-    conn.execute("DELETE FROM monitor_periods WHERE kind = 'month'")
-    conn.execute(
-        "INSERT INTO monitor_periods (period, kind, year, first_day, last_day) "
-        "SELECT to_char(m, 'YYYY-MM'), 'month', extract(year FROM m)::int, m::date, "
-        "(m + interval '1 month - 1 day')::date "
-        "FROM (SELECT DISTINCT date_trunc('month', day) AS m FROM monitor_node_day) months")
-    conn.execute("UPDATE monitor_state SET data_clock = (SELECT max(ts_end) FROM consumption)")
+    """The monitor's own consumer: change log → roll-ups (and its rules), until drained."""
+    Consumer().drain(conn)

@@ -29,8 +29,8 @@ def household(database_url):
         roll_up(conn)  # H1 gets the flow meter's 500 m³ of 10 and of 20 June (its card's days)
         conn.execute(
             "INSERT INTO monitor_periods (period, kind, year, first_day, last_day) "
-            "VALUES ('2024', 'year', 2024, '2024-01-01', '2024-12-31')")
-        conn.execute(
+            "VALUES ('2024', 'year', 2024, '2024-01-01', '2024-12-31') ON CONFLICT DO NOTHING")
+        conn.execute(  # as the monitor records one (H1 at 50 % raises none of its own)
             "INSERT INTO monitor_alerts (subject, kind, period, seq, status, severity, detail, "
             "node_id, opened_at, last_seen_at, evaluated_at) VALUES ('node/%s', 'budget_level', "
             "'2024', 1, 'open', 'warning', 'warning: 50%%', %s, %s, %s, %s)",
