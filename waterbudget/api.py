@@ -8,6 +8,8 @@ from fastapi import FastAPI, HTTPException
 from budget.api import router as budget_router
 from monitor.api import router as monitor_router
 from monitor.enforcement import EnforcementPolicy
+from reports.api import router as reports_router
+from water_user_page.routes import router as water_user_router
 
 
 def create_app(database_url: str, *, enforcement: EnforcementPolicy | None = None) -> FastAPI:
@@ -28,4 +30,6 @@ def create_app(database_url: str, *, enforcement: EnforcementPolicy | None = Non
 
     app.include_router(budget_router)
     app.include_router(monitor_router)
+    app.include_router(reports_router)
+    app.include_router(water_user_router)
     return app

@@ -239,6 +239,17 @@ def cmd_budget_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from waterbudget.scheduler import build_scheduler, run_job
+
+    _require(settings, "database_url")
+    if args.run:
+        run_job(args.run, settings)
+        return 0
+    build_scheduler(settings).start()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waterbudget", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -317,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--accept-discrepancies", action="store_true",
                      help="store it although rows or totals do not add up (they are recorded)")
     imp.set_defaults(handler=cmd_budget_import)
+
+    from reports.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
+    sched = sub.add_parser("scheduler", help="run the features' scheduled jobs (APScheduler)")
+    sched.add_argument("--run", metavar="JOB", help="run one job now and exit")
+    sched.set_defaults(handler=cmd_scheduler)
 
     letters = sub.add_parser("deadletters", help="the latest rejected input with reasons")
     letters.add_argument("--limit", type=int, default=20)

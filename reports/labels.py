@@ -1,0 +1,266 @@
+"""Words of the reports and the water-user page, Chinese (default) and English.
+
+``text(lang, key, **params)``: a message key in a language; a key without a
+translation is shown as it is (node names, registry spellings). The appendix
+tables carry the seed's Chinese labels (``budget.accounting_tables``);
+``appendix_label`` gives their English where asked.
+"""
+
+from __future__ import annotations
+
+from budget.hierarchy import NodeLevel
+from budget.kinds import Sector, Source
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+_BOTH: dict[str, tuple[str, str]] = {
+    "title.monthly": ("水预算执行进度月报", "Monthly water-budget execution report"),
+    "title.final_accounts": ("水预算年终决算", "Water-budget final accounts"),
+    "label.node": ("预算单元", "Budget node"),
+    "label.period": ("报告期", "Period"),
+    "label.as_of": ("数据截至", "Data as of"),
+    "label.built_at": ("编制时间", "Prepared at"),
+    "label.revision": ("版次", "Revision"),
+    "label.unit": ("单位：万m³", "Unit: 10⁴ m³"),
+    "label.unit_short": ("万m³", "10⁴ m³"),
+    "label.total": ("合计", "Total"),
+    "label.yes": ("是", "yes"),
+    "label.none": ("无", "none"),
+    "label.page": ("页", "page"),
+    "revision.first": ("首次发布", "First issue"),
+    "revision.revised": ("第 {number} 版（修订）：上一版编制于 {previous}，共 {count} 处变化",
+                         "Revision {number}: the previous revision was prepared {previous}; "
+                         "{count} figures changed"),
+    "revision.more": ("另有 {count} 处变化未列出", "{count} further changes not listed"),
+    "section.revision": ("修订说明", "What changed in this revision"),
+    "section.summary": ("执行概况", "Summary"),
+    "section.final_summary": ("决算概况", "Summary"),
+    "section.by_source": ("分水源执行情况", "By source"),
+    "section.by_sector": ("分行业执行情况", "By sector"),
+    "section.nodes": ("各预算单元执行情况", "Execution by budget node"),
+    "section.final_nodes": ("各预算单元决算", "Final accounts by budget node"),
+    "section.levels_reached": ("本月预警与超预算", "Warnings and overruns of the month"),
+    "section.alerts": ("本月告警", "Alerts of the month"),
+    "section.quality": ("数据质量", "Data quality"),
+    "section.quality_nodes": ("数据质量问题单元", "Nodes with data-quality findings"),
+    "section.quarantine_reasons": ("隔离数据（未计量）按原因", "Quarantined intervals by reason"),
+    "section.charges": ("超定额累进加价", "Over-quota progressive charges"),
+    "chart.monthly_plan": ("逐月用水量与计划", "Monthly draw against plan"),
+    "chart.children_execution": ("下级单元执行率", "Execution by subordinate node"),
+    "series.drawn": ("实际用水", "Drawn"),
+    "series.planned": ("计划用水", "Planned"),
+    "series.execution_rate": ("执行率", "Execution rate"),
+    "series.time_progress": ("时间进度", "Time progress"),
+    "axis.month": ("月份", "Month"),
+    "fig.budget": ("年度预算水量", "Budget of the year"),
+    "fig.drawn_ytd": ("累计用水量", "Drawn so far this year"),
+    "fig.execution_rate": ("执行率", "Execution rate"),
+    "fig.time_progress": ("时间进度", "Time progress"),
+    "fig.planned_to_date": ("按计划应用水量", "Planned to date"),
+    "fig.rate_minus_progress": ("执行率与时间进度之差", "Execution rate minus time progress"),
+    "fig.drawn_month": ("本月用水量", "Drawn this month"),
+    "fig.last_year": ("上年同期用水量", "Same period last year"),
+    "fig.change_vs_last_year": ("同比增减", "Change against last year"),
+    "fig.projected_year_end": ("预计全年用水量", "Projected year-end draw"),
+    "fig.remaining": ("剩余水量", "Remaining"),
+    "fig.projected_exhaustion": ("预计用完时间", "Projected exhaustion"),
+    "fig.meters": ("计量设施数", "Meters"),
+    "fig.readings_expected": ("应报数据条数", "Readings expected"),
+    "fig.readings_received": ("实报数据条数", "Readings received"),
+    "fig.completeness": ("数据完整率", "Completeness"),
+    "fig.quarantined": ("隔离数据条数", "Quarantined intervals"),
+    "fig.anomaly_over_quota": ("超定额20%以上单元数", "Nodes more than 20 % over quota"),
+    "fig.anomaly_off_same_period": ("与上年同期偏差30%以上单元数",
+                                    "Nodes 30 % or more off last year"),
+    "fig.unattributed": ("未归属预算单元的用水量", "Water of sites attached to no node"),
+    "fig.issued": ("下达水量", "Issued"),
+    "fig.adjusted": ("调整水量（追加−核减）", "Adjusted (supplements − cuts)"),
+    "fig.traded_net": ("交易净转入", "Traded in, net"),
+    "fig.final_budget": ("决算预算水量", "Final budget"),
+    "fig.used": ("全年实际用水量", "Used in the year"),
+    "fig.balance": ("结余（负数为超用）", "Balance (negative: overrun)"),
+    "fig.charges_total": ("超定额加价合计（元）", "Over-quota charges (yuan)"),
+    "col.source": ("水源", "Source"),
+    "col.sector": ("行业", "Sector"),
+    "col.node": ("预算单元", "Node"),
+    "col.code": ("代码", "Code"),
+    "col.level": ("层级", "Level"),
+    "col.budget": ("预算水量", "Budget"),
+    "col.drawn_ytd": ("累计用水", "Drawn so far"),
+    "col.drawn_month": ("本月用水", "This month"),
+    "col.execution_rate": ("执行率", "Execution rate"),
+    "col.time_progress": ("时间进度", "Time progress"),
+    "col.rate_minus_progress": ("进度差", "Rate − progress"),
+    "col.last_year": ("上年同期", "Last year"),
+    "col.change_vs_last_year": ("同比", "Change"),
+    "col.remaining": ("剩余", "Remaining"),
+    "col.status": ("状态", "Status"),
+    "col.level_at_month_start": ("月初状态", "At month start"),
+    "col.level_at_as_of": ("截至状态", "Now"),
+    "col.alert_kind": ("告警类型", "Alert"),
+    "col.severity": ("级别", "Severity"),
+    "col.opened_at": ("发生时间", "Opened"),
+    "col.resolved_at": ("解除时间", "Resolved"),
+    "col.detail": ("说明", "Detail"),
+    "col.alerts": ("告警数", "Alerts"),
+    "col.alerts_live": ("未解除", "Still open"),
+    "col.first_opened_at": ("最早发生", "First opened"),
+    "col.charged_users": ("加价户数", "Water users charged"),
+    "col.completeness": ("完整率", "Completeness"),
+    "col.quarantined": ("隔离条数", "Quarantined"),
+    "col.anomaly_over_quota": ("超定额20%", "> 20 % over quota"),
+    "col.anomaly_off_same_period": ("同比偏差≥30%", "≥ 30 % off last year"),
+    "col.reason": ("原因", "Reason"),
+    "col.count": ("条数", "Count"),
+    "col.use": ("用水量", "Use"),
+    "col.quota": ("定额", "Quota"),
+    "col.excess": ("超定额水量", "Excess"),
+    "col.surcharge": ("加价金额（元）", "Surcharge (yuan)"),
+    "col.charge_total": ("应缴水费（元）", "Total charge (yuan)"),
+    "col.entry.issue": ("下达", "Issued"),
+    "col.entry.supplement": ("追加", "Supplements"),
+    "col.entry.cut": ("核减", "Cuts"),
+    "col.entry.trade_in": ("交易转入", "Traded in"),
+    "col.entry.trade_out": ("交易转出", "Traded out"),
+    "col.final_budget": ("决算预算", "Final budget"),
+    "col.used": ("实际用水", "Used"),
+    "col.balance": ("结余", "Balance"),
+    "col.section": ("部分", "Section"),
+    "col.row": ("项目", "Item"),
+    "col.figure": ("指标", "Figure"),
+    "col.old": ("原值", "Was"),
+    "col.new": ("新值", "Now"),
+    "status.ok": ("正常", "on track"),
+    "status.notice": ("提示（≥80%）", "notice (≥ 80 %)"),
+    "status.warning": ("预警（≥90%）", "warning (≥ 90 %)"),
+    "status.overrun": ("超预算", "overrun"),
+    "status.surplus": ("结余", "surplus"),
+    "severity.notice": ("提示", "notice"),
+    "severity.warning": ("预警", "warning"),
+    "severity.critical": ("严重", "critical"),
+    "alert.budget_level": ("预算执行预警", "Budget level"),
+    "alert.budget_pace": ("用水进度过快", "Pace: runs out early"),
+    "alert.meter_silent": ("计量设施无数据", "Meter silent"),
+    "alert.register_stuck": ("表计停走", "Register stuck"),
+    "alert.flow_above_capacity": ("流量超设计能力", "Flow above capacity"),
+    "alert.card_meter_mismatch": ("刷卡与计量偏差>5%", "Card vs meter > 5 %"),
+    "alert.clock_skew": ("设备时钟偏差", "Clock skew"),
+    "alert.quarantined_use": ("数据隔离", "Quarantined use"),
+    "alert.over_quota": ("超定额20%以上", "> 20 % over quota"),
+    "alert.off_same_period": ("与历史同期偏差≥30%", "≥ 30 % off the same period"),
+    "quarantine.negative_delta": ("读数倒退", "negative delta"),
+    "quarantine.impossible_delta": ("超设计能力", "impossible delta"),
+    "note.counted": ("合计中非常规水按当年折算系数计入（甘州 1.(3)①）；分水源、分行业表为全量。",
+                     "Totals count non-conventional water at the year's factor (Ganzhou "
+                     "1.(3)①); the by-source and by-sector tables show every volume in full."),
+    "note.levels": ("执行率达到 80%（提示）、90%（预警）、100%（超预算）。",
+                    "Levels: 80 % notice, 90 % warning, 100 % overrun."),
+    "note.quality": ("宁夏 8.1 a) 完整率 ≥ {completeness}；8.2 a) 超定额 {over_quota} 以上、"
+                     "与历史同期偏差 {off_same_period} 以上为异常，需人工复核。",
+                     "Ningxia 8.1 a) completeness ≥ {completeness}; 8.2 a) more than "
+                     "{over_quota} over quota or {off_same_period} off the same period is an "
+                     "anomaly, to be reviewed by hand."),
+    "note.charges": ("超出定额部分分档累进加价（按地区、水源、作物类别设定）。",
+                     "The excess over quota is charged band by band at rising multipliers "
+                     "(set per area, source and crop class)."),
+    "note.final": ("结余 = 决算预算 − 实际用水；负数为超用。",
+                   "Balance = final budget − water used; negative is an overrun."),
+    "page.title": ("我的用水", "My water"),
+    "page.budget": ("我的年度预算", "My budget this year"),
+    "page.used": ("已用水量", "Used so far"),
+    "page.remaining": ("剩余水量", "Remaining"),
+    "page.rate": ("已用比例", "Share used"),
+    "page.unit_m3": ("m³", "m³"),
+    "page.warnings": ("我的预警", "My warnings"),
+    "page.no_warnings": ("暂无预警", "No warnings"),
+    "page.sessions": ("我的刷卡记录", "My card sessions"),
+    "page.no_sessions": ("暂无刷卡记录", "No card sessions yet"),
+    "page.session_time": ("时间", "Time"),
+    "page.session_volume": ("水量 m³", "m³"),
+    "page.session_balance": ("卡内余额 m³", "Card balance m³"),
+    "page.as_of": ("数据截至 {time}", "Data as of {time}"),
+    "page.language": ("English", "中文"),
+    "page.login": ("请输入用水户查询码", "Enter your water-user code"),
+    "page.login_button": ("查询", "Show"),
+    "page.logout": ("退出", "Sign out"),
+    "page.login_failed": ("查询码无效，请向水管站索取", "Unknown code: ask your water office"),
+    "page.by_source": ("分水源", "By source"),
+    "page.level.notice": ("已用 80% 以上，请注意节约用水", "Over 80 % used: please save water"),
+    "page.level.warning": ("已用 90% 以上，即将用完", "Over 90 % used: nearly exhausted"),
+    "page.level.overrun": ("已超出预算，超出部分累进加价", "Over budget: the excess is charged "
+                           "at higher prices"),
+}
+
+_LEVELS = {lvl.value: (lvl.label, lvl.value.replace("_", " ")) for lvl in NodeLevel}
+_SOURCES_EN = {
+    "yellow_river": "Yellow River", "local_surface": "Local surface water",
+    "groundwater": "Groundwater", "reclaimed": "Reclaimed water", "mine_water": "Mine water",
+    "brackish": "Brackish water", "rainwater": "Harvested rain", "transferred": "Transferred",
+    "traded": "Traded",
+}
+_SECTORS_EN = {
+    "agriculture.irrigation": "Irrigation", "agriculture.fish_pond": "Fish ponds",
+    "agriculture.livestock": "Livestock", "industry": "Industry",
+    "domestic.urban": "Urban residents", "domestic.rural": "Rural residents",
+    "domestic.services": "Services", "domestic.construction": "Construction",
+    "ecology.river_lake": "Rivers and lakes", "ecology.urban_environment": "Urban environment",
+    "unspecified": "Sector not given",
+}
+for _key, (_zh, _en) in _LEVELS.items():
+    _BOTH[f"level.{_key}"] = (_zh, _en)
+for _s in Source:
+    _BOTH[f"source.{_s.value}"] = (_s.label, _SOURCES_EN[_s.value])
+for _c in Sector:
+    _BOTH[f"sector.{_c.value}"] = (_c.label, _SECTORS_EN[_c.value])
+
+_MESSAGES = {
+    "zh": {k: zh for k, (zh, _) in _BOTH.items()},
+    "en": {k: en for k, (_, en) in _BOTH.items()},
+}
+
+
+def language(lang: str | None) -> str:
+    """A supported language; anything else (or nothing) is Chinese."""
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def text(lang: str, key: str, **params: str) -> str:
+    message = _MESSAGES[language(lang)].get(key, key)
+    return message.format(**params) if params else message
+
+
+_APPENDIX_EN = {
+    "县(区、市)水预算总量核算成果表": "County water-budget accounting table (appendix A)",
+    "自治区和地市水预算总量核算成果表": "Region and prefecture accounting table (appendix B)",
+    "农业预算水量": "Agriculture", "工业预算水量": "Industry", "生活预算水量": "Domestic",
+    "生态环境预算水量": "Ecology", "灌溉用水": "Irrigation", "鱼塘补水": "Fish ponds",
+    "畜禽用水": "Livestock", "合计": "Total", "小计": "Subtotal", "总计": "Grand total",
+    "引扬黄灌区": "Yellow River lift schemes", "水库灌区": "Reservoir schemes",
+    "纯井灌区": "Well-only schemes", "直接从河湖取水灌区": "Direct river/lake schemes",
+    "自备水源": "Self-supplied", "公共供水": "Public supply", "服务业用水": "Services",
+    "建筑业用水": "Construction", "居民生活用水": "Residents", "城镇居民": "Urban residents",
+    "农村居民": "Rural residents", "河湖生态": "Rivers and lakes",
+    "城乡环境": "Urban environment", "未分行业": "Sector not given",
+    "黄河水": "Yellow River", "当地地表水": "Local surface water", "地下水": "Groundwater",
+    "非常规水": "Non-conventional", "其中:再生水": "of which reclaimed",
+    "其中:矿坑(井)水": "of which mine water", "其中:(微)咸水": "of which brackish",
+    "其中:集蓄雨水": "of which harvested rain", "外调水": "Transferred",
+    "跨区域交易水": "Traded", "水预算收入量": "Revenue", "水预算支出量": "Expenditure",
+    "农业": "Agriculture", "工业": "Industry", "生活": "Domestic", "生态环境": "Ecology",
+    "其中:灌溉用水": "of which irrigation", "其中:鱼塘补水": "of which fish ponds",
+    "其中:畜禽用水": "of which livestock", "其中:城镇居民": "of which urban",
+    "其中:农村居民": "of which rural", "其中:建筑业": "of which construction",
+    "其中:服务业": "of which services", "其中:河湖生态": "of which rivers and lakes",
+    "其中:城乡环境": "of which urban environment", "序号": "No.", "水源类型": "Source",
+    "行政分区": "Area", "县(区、市)名称": "County name", "县(区、市)代码": "County code",
+    "行政区名称": "Region name", "行政区代码": "Region code",
+    "从区域外水权交易量:买入指标": "Water rights bought from outside",
+    "从区域外水权交易量:卖出指标": "Water rights sold outside",
+    "调入水量": "Transferred in", "调出水量": "Transferred out",
+}
+
+
+def appendix_label(lang: str, label: str) -> str:
+    """A seed label of the appendix tables; in English where we know it."""
+    return _APPENDIX_EN.get(label, label) if language(lang) == "en" else label

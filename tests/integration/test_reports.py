@@ -1,0 +1,267 @@
+"""Reports against the real database: issue, store, revise after backfill, API, CLI, scheduler."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from budget import repository as budget_repo
+from reports import repository as repo
+from reports import service
+from reports.document import Table
+from reports.monthly import ReportError
+from reports.render_pdf import chromium_path
+from tests.integration.report_support import (
+    at,
+    card_session,
+    daily_use,
+    hourly_readings,
+    roll_up,
+    seed_district,
+)
+from waterbudget.api import create_app
+from waterbudget.scheduler import load_jobs, run_job
+from waterbudget.settings import Settings
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2024, 7, 2, 8, tzinfo=UTC)
+
+
+@pytest.fixture
+def district(database_url):
+    with psycopg.connect(database_url) as conn:
+        ids = seed_district(conn)
+        daily_use(conn, meter="W1-F", site="W1", first=at(4), days=91, m3=500)  # 45,500 by June
+        daily_use(conn, meter="W2-F", site="W2", first=at(5), days=61, m3=1000)  # 61,000
+        daily_use(conn, meter="W1-F", site="W1", first=at(4, year=2023), days=91, m3=400)
+        card_session(conn, session="S1", card="C1", start=at(6, 10, 8), hours=4, m3=120,
+                     balance=880)
+        hourly_readings(conn, meter="W1-F", first=at(6), hours=700)
+        roll_up(conn)
+    return ids
+
+
+def nodes_row(document, code):
+    table = document.section("nodes")
+    assert isinstance(table, Table)
+    found = next(r for r in table.rows if r.key == code)
+    return {c.key: v for c, v in zip(table.columns, found.cells, strict=True)}
+
+
+def test_issue_stores_revision_one_with_its_inputs(database_url, district):
+    with psycopg.connect(database_url) as conn:
+        issued = service.issue(conn, kind="monthly", node_id=district["GZ"], period="2024-06",
+                               built_at=NOW, by="test")
+        assert issued.created
+        assert issued.report.revision == 1
+        doc = issued.report.document
+        assert doc is not None
+        assert nodes_row(doc, "GZ")["drawn"] == Decimal(106_500)
+        assert nodes_row(doc, "XM-1")["drawn"] == Decimal(45_500)  # the household's share too
+        assert nodes_row(doc, "DM")["month"] == Decimal(30_000)
+        assert nodes_row(doc, "XM")["last_year"] == Decimal(36_400)
+        stored = conn.execute("SELECT as_of, inputs->'draw', inputs_sha256 FROM reports").fetchone()
+        assert stored is not None
+        assert stored[0] == at(7)
+        assert len(stored[1]) > 0
+        assert len(stored[2]) == 32
+
+
+def test_backfill_after_issue_gives_a_revision_that_says_what_changed(database_url, district):
+    with psycopg.connect(database_url) as conn:
+        first = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
+                              built_at=NOW, by="test")
+        # a meter's buffered readings for 30 June arrive in July: 250 m³ more
+        conn.execute("INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, "
+                     "status, volume_m3) VALUES ('W1-F', %s, %s, 'W1', 'measured', 'counted', "
+                     "250)", (at(6, 30, 12), at(6, 30, 11)))
+        roll_up(conn)
+        second = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
+                               built_at=NOW + timedelta(days=3), by="test")
+        assert second.created
+        assert second.report.revision == 2
+        doc = second.report.document
+        assert doc is not None
+        assert doc.revision.previous_built_at == NOW
+        drawn = [c for c in doc.revision.changes if c.row == "小满镇"
+                 and c.column == "col.drawn_ytd"]
+        assert [(c.old, c.new) for c in drawn] == [(Decimal(45_500), Decimal(45_750))]
+        third = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
+                              built_at=NOW + timedelta(days=4), by="test")
+        assert not third.created
+        assert third.report.revision == 2
+        kept = repo.report_revision(conn, kind="monthly", node_id=district["XM"],
+                                    period="2024-06", revision=1)
+        assert kept is not None
+        assert kept.document == first.report.document
+
+
+def test_issued_reports_are_never_edited(database_url, district):
+    with psycopg.connect(database_url) as conn:
+        service.issue(conn, kind="monthly", node_id=district["GZ"], period="2024-06",
+                      built_at=NOW, by="test")
+        conn.commit()
+        with pytest.raises(psycopg.errors.RaiseException, match="never edited"):
+            conn.execute("UPDATE reports SET built_by = 'someone else'")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.RaiseException, match="never edited"):
+            conn.execute("DELETE FROM reports")
+
+
+def test_periods_and_as_of_are_checked(database_url, district):
+    with psycopg.connect(database_url) as conn:
+        for period, as_of in (("2024-13", None), ("2024", None), ("2024-06", at(7, 2))):
+            with pytest.raises(ReportError):
+                service.issue(conn, kind="monthly", node_id=district["GZ"], period=period,
+                              built_at=NOW, by="test", as_of=as_of)
+        with pytest.raises(ReportError, match="not over"):
+            service.issue(conn, kind="monthly", node_id=district["GZ"], period="2024-07",
+                          built_at=NOW, by="test")
+        mid = service.issue(conn, kind="monthly", node_id=district["GZ"], period="2024-07",
+                            built_at=NOW, by="test", as_of=at(7, 2))
+        assert mid.report.as_of == at(7, 2)
+
+
+def test_final_accounts_with_the_appendix_tables(database_url, district):
+    with psycopg.connect(database_url) as conn:
+        issued = service.issue(conn, kind="final_accounts", node_id=district["GZ"],
+                               period="2024", built_at=datetime(2025, 1, 5, tzinfo=UTC),
+                               by="test")
+        doc = issued.report.document
+        assert doc is not None
+        ledger = doc.section("ledger")
+        assert isinstance(ledger, Table)
+        assert ledger.rows[0].cells[9] == Decimal(106_500)  # used in the year
+        appendix_b = doc.section("appendix_b")
+        labels = [r.label for r in appendix_b.table.rows]  # type: ignore[union-attr]
+        assert labels[-1] == "甘州区"
+        assert "小满一村" in labels
+
+
+@pytest.fixture
+def client(database_url, district):
+    with psycopg.connect(database_url) as conn:
+        tokens = {
+            "admin": budget_repo.create_token(conn, name="admin", role="administrator",
+                                              node_id=None),
+            "xm": budget_repo.create_token(conn, name="xm-operator", role="operator",
+                                           node_id=district["XM"]),
+            "h1": budget_repo.create_token(conn, name="zhang", role="water_user",
+                                           node_id=district["H1"]),
+        }
+    with TestClient(create_app(database_url)) as test_client:
+        test_client.tokens = tokens
+        yield test_client
+
+
+def bearer(client, who):
+    return {"Authorization": f"Bearer {client.tokens[who]}"}
+
+
+def test_api_issues_lists_and_downloads_every_format(client, district):
+    body = {"kind": "monthly", "node_id": district["XM"], "period": "2024-06"}
+    made = client.post("/reports", json=body, headers=bearer(client, "xm"))
+    assert made.status_code == 201, made.text
+    again = client.post("/reports", json=body, headers=bearer(client, "xm"))
+    assert again.status_code == 200
+    assert again.json()["revision"] == 1
+    report_id = made.json()["report_id"]
+    xlsx = client.get(f"/reports/{report_id}?format=xlsx", headers=bearer(client, "xm"))
+    assert xlsx.status_code == 200
+    assert "attachment" in xlsx.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(xlsx.content))
+    assert any("各预算单元执行情况" in name for name in wb.sheetnames)
+    csv_text = client.get(f"/reports/{report_id}?format=csv&lang=en",
+                          headers=bearer(client, "xm")).content.decode("utf-8-sig")
+    assert "Execution by budget node" in csv_text
+    assert "小满镇" in csv_text
+    html = client.get(f"/reports/monthly/{district['XM']}/2024-06?format=html",
+                      headers=bearer(client, "admin"))
+    assert html.status_code == 200
+    assert "<svg" in html.text
+    assert "小满镇" in html.text
+    assert client.get(f"/reports/{report_id}?format=json",
+                      headers=bearer(client, "admin")).json()["node_code"] == "XM"
+    listed = client.get("/reports", headers=bearer(client, "xm")).json()
+    assert [r["report_id"] for r in listed] == [report_id]
+
+
+@pytest.mark.skipif(chromium_path() is None,
+                    reason="PDF needs Debian's chromium (apt-get install chromium fonts-noto-cjk)")
+def test_api_pdf_is_printed_by_chromium(client, district):
+    body = {"kind": "monthly", "node_id": district["GZ"], "period": "2024-06"}
+    report_id = client.post("/reports", json=body, headers=bearer(client, "admin")).json()[
+        "report_id"]
+    pdf = client.get(f"/reports/{report_id}?format=pdf", headers=bearer(client, "admin"))
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert len(pdf.content) > 10_000
+
+
+def test_api_scopes(client, district):
+    body = {"kind": "monthly", "node_id": district["DM"], "period": "2024-06"}
+    assert client.post("/reports", json=body, headers=bearer(client, "xm")).status_code == 404
+    assert client.post("/reports", json={**body, "node_id": district["H1"]},
+                       headers=bearer(client, "h1")).status_code == 403
+    made = client.post("/reports", json=body, headers=bearer(client, "admin")).json()
+    assert client.get(f"/reports/{made['report_id']}",
+                      headers=bearer(client, "xm")).status_code == 404
+    assert client.get("/reports", headers=bearer(client, "h1")).json() == []
+    assert client.get("/reports").status_code == 401
+    bad = client.post("/reports", json={**body, "period": "June"},
+                      headers=bearer(client, "admin"))
+    assert bad.status_code == 422
+    assert "period" in bad.text
+
+
+def test_cli_issues_every_node_and_exports(database_url, district, tmp_path):
+    env = {**os.environ, "WATERBUDGET_DATABASE_URL": database_url}
+    cli = [sys.executable, "-m", "waterbudget.cli"]
+    run = subprocess.run([*cli, "report", "monthly", "--period", "2024-06", "--node", "GZ",
+                          "--all"], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("issued monthly 2024-06") == 4  # GZ, DM, XM, XM-1
+    assert "report/s" in run.stderr or "4/4" in run.stderr  # the progress bar
+    with psycopg.connect(database_url) as conn:
+        first = repo.list_reports(conn, node_ids=[district["GZ"]], kind="monthly",
+                                  period="2024-06")[0]
+    out = tmp_path / "gz.xlsx"
+    export = subprocess.run([*cli, "report", "export", str(first.report_id), "--format", "xlsx",
+                             "-o", str(out)], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert export.returncode == 0, export.stderr
+    assert load_workbook(out).sheetnames[0] == "水预算执行进度月报"
+    again = subprocess.run([*cli, "report", "monthly", "--period", "2024-06", "--node", "GZ"],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert "1 report(s) unchanged" in again.stdout
+
+
+def test_scheduled_jobs_are_registered_and_refresh_revises(database_url, district):
+    assert {"reports.monthly", "reports.refresh"} <= set(load_jobs())
+    with psycopg.connect(database_url) as conn:
+        service.issue(conn, kind="monthly", node_id=district["DM"], period="2024-06",
+                      built_at=NOW, by="test", as_of=at(6, 20))
+        conn.execute("INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, "
+                     "status, volume_m3) VALUES ('W2-F', %s, %s, 'W2', 'measured', 'counted', "
+                     "99)", (at(6, 15, 12), at(6, 15, 11)))
+        roll_up(conn)
+    run_job("reports.refresh", Settings(database_url=database_url), now=NOW)
+    with psycopg.connect(database_url) as conn:
+        latest = repo.latest_report(conn, kind="monthly", node_id=district["DM"],
+                                    period="2024-06")
+        assert latest is not None
+        assert (latest.revision, latest.built_by) == (2, "scheduler")
+        assert latest.as_of == at(6, 20)  # re-issued at its own as-of
+    run_job("reports.monthly", Settings(database_url=database_url), now=NOW)
+    with psycopg.connect(database_url) as conn:
+        issued = repo.list_reports(conn, node_ids=None, kind="monthly", period="2024-06")
+    assert {r.node_id for r in issued} == {district[c] for c in ("GZ", "XM", "DM", "XM-1")}

@@ -1,0 +1,58 @@
+"""SQL of the water-user page: one node's budget entries, draw, alerts and card sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from budget import repository as budget_repo
+from budget.ledger import LedgerEntry
+from reports.inputs import AlertRecord
+from water_user_page.view import CardSession
+
+Conn = budget_repo.Conn
+ALERTS_SHOWN = 10
+SESSIONS_SHOWN = 20
+
+
+def entries(conn: Conn, *, node_id: int, year: int) -> list[LedgerEntry]:
+    return [s.entry for s in budget_repo.entries(conn, node_ids=[node_id], year=year,
+                                                 status="approved")]
+
+
+def used_by_source(conn: Conn, *, node_id: int, year: int) -> dict[str, Decimal]:
+    """The node's total draw this year by source (monitor_node_day)."""
+    rows = conn.execute(
+        "SELECT source, sum(total_m3) FROM monitor_node_day WHERE node_id = %s "
+        "AND day >= make_date(%s, 1, 1) AND day <= make_date(%s, 12, 31) GROUP BY source",
+        (node_id, year, year))
+    return {source: Decimal(v) for source, v in rows}
+
+
+def data_clock(conn: Conn) -> datetime | None:
+    """The latest interval end the monitor has rolled up (its data time)."""
+    row = conn.execute("SELECT data_clock FROM monitor_state").fetchone()
+    return row[0] if row else None
+
+
+def my_alerts(conn: Conn, *, node_id: int, year: int) -> list[AlertRecord]:
+    """Live alerts first, then the latest resolved ones, of this budget year."""
+    rows = conn.execute(
+        "SELECT a.node_id, a.kind, a.severity, a.opened_at, a.resolved_at, a.detail "
+        "FROM monitor_alerts a JOIN monitor_periods p ON p.period = a.period "
+        "WHERE a.node_id = %s AND p.year = %s "
+        "ORDER BY a.resolved_at IS NULL DESC, a.opened_at DESC LIMIT %s",
+        (node_id, year, ALERTS_SHOWN))
+    return [AlertRecord(*r) for r in rows]
+
+
+def my_sessions(conn: Conn, *, node_id: int) -> list[CardSession]:
+    rows = conn.execute(
+        "SELECT cs.card_id, cs.started_at, cs.ended_at, cs.volume_m3, cs.balance_m3 "
+        "FROM card_sessions cs JOIN budget_attachments a ON a.kind = 'card' "
+        "AND a.ref = cs.card_id WHERE a.node_id = %s ORDER BY cs.ended_at DESC LIMIT %s",
+        (node_id, SESSIONS_SHOWN))
+    return [CardSession(card, start, end,
+                        None if volume is None else Decimal(str(volume)),
+                        None if balance is None else Decimal(str(balance)))
+            for card, start, end, volume, balance in rows]

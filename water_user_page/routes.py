@@ -1,0 +1,117 @@
+"""The water-user page over HTTP: ``/my`` (FastAPI), Chinese unless ``?lang=en``.
+
+How a farmer gets in: the water office creates the household's ``water_user``
+token (``waterbudget budget token --role water_user --node CODE``) and hands it
+over as a link or QR code ``…/my/login?code=<token>`` (SMS, or printed on the
+card receipt); the code can also be typed into the page's form. The page
+checks the token, keeps it in an HttpOnly cookie and redirects to ``/my``, so
+the code leaves the address bar. No password to remember, nothing to install;
+revoking the token (``budget_api_tokens.revoked_at``) locks the page again.
+Only ``water_user`` tokens open the page, and only their own node.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import parse_qs
+
+import psycopg
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from budget import repository as budget_repo
+from budget.ledger import allocation_of
+from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.year_ledger import BUDGET_TIMEZONE
+from reports.labels import language, text
+from water_user_page import repository as repo
+from water_user_page.view import my_water
+
+router = APIRouter(prefix="/my", tags=["water user page"])
+COOKIE = "wb_water_user"
+COOKIE_MAX_AGE_S = 180 * 24 * 3600
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff"}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("water_user_page", "templates"),
+                       autoescape=select_autoescape(["html"]))
+
+
+def _page(template: str, status_code: int = 200, **values: object) -> HTMLResponse:
+    lang = str(values.get("lang", "zh"))
+    html = _environment().get_template(template).render(
+        t=lambda key, **p: text(lang, key, **p), **values)
+    return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
+
+
+def _water_user(conn: budget_repo.Conn, secret: str | None) -> budget_repo.Principal | None:
+    if not secret:
+        return None
+    found = budget_repo.principal(conn, secret=secret)
+    return found if found and found.role == "water_user" and found.node_id else None
+
+
+def _login_form(lang: str, failed: bool = False) -> HTMLResponse:
+    return _page("login.html", status.HTTP_401_UNAUTHORIZED, lang=lang, failed=failed)
+
+
+@router.get("", response_class=HTMLResponse)
+def my_page(request: Request, lang: str | None = None) -> Response:
+    """我的用水: budget, use so far, what remains, warnings, card sessions."""
+    lang = language(lang)
+    with psycopg.connect(request.app.state.database_url) as conn:
+        user = _water_user(conn, request.cookies.get(COOKIE))
+        if user is None or user.node_id is None:
+            return _login_form(lang)
+        node = budget_repo.load_hierarchy(conn).nodes[user.node_id]
+        as_of = repo.data_clock(conn) or datetime.now(UTC)
+        year = as_of.astimezone(BUDGET_TIMEZONE).year
+        entries = repo.entries(conn, node_id=node.node_id, year=year)
+        weights = budget_repo.plan_profile(conn, node_id=node.node_id)
+        view = my_water(
+            lang=lang, node=node, year=year, as_of=as_of,
+            budget=allocation_of(entries, as_of=datetime.now(UTC)),
+            used_by_source=repo.used_by_source(conn, node_id=node.node_id, year=year),
+            factor=budget_repo.load_policy(conn, year=year).non_conventional_factor,
+            profile=PlanProfile(tuple(weights)) if weights else IRRIGATION_SEASON,
+            alerts=repo.my_alerts(conn, node_id=node.node_id, year=year),
+            sessions=repo.my_sessions(conn, node_id=node.node_id))
+    return _page("page.html", lang=lang, view=view)
+
+
+def _sign_in(request: Request, code: str, lang: str) -> Response:
+    with psycopg.connect(request.app.state.database_url) as conn:
+        user = _water_user(conn, code.strip())
+    if user is None:
+        return _login_form(lang, failed=True)
+    target = "/my" if lang == "zh" else f"/my?lang={lang}"
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER, headers=_HEADERS)
+    response.set_cookie(COOKIE, code.strip(), max_age=COOKIE_MAX_AGE_S, path="/my",
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_link(request: Request, code: str = "", lang: str | None = None) -> Response:
+    """The link in the SMS or QR code: ``/my/login?code=…``."""
+    return _sign_in(request, code, language(lang)) if code else _login_form(language(lang))
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_form(request: Request, lang: str | None = None) -> Response:
+    """The form: the code typed by hand."""
+    fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    return _sign_in(request, (fields.get("code") or [""])[0], language(lang))
+
+
+@router.post("/logout")
+def logout(lang: str | None = None) -> Response:
+    response = RedirectResponse("/my" if language(lang) == "zh" else "/my?lang=en",
+                                status.HTTP_303_SEE_OTHER, headers=_HEADERS)
+    response.delete_cookie(COOKIE, path="/my")
+    return response
