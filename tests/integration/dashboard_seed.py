@@ -1,0 +1,131 @@
+"""Seeded data for the dashboard tests, through the project's own code paths.
+
+The simulator's traffic goes through ingestion (``build_batch`` and
+``write_batch``, as the ingestor commits it: readings, consumption with its
+quarantines, card sessions, device status, dead letters); a budget hierarchy
+district → townships → units gets approved issues and the sites attached to
+the units (budget repository).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from budget.hierarchy import NodeLevel
+from budget.kinds import Sector, Source
+from budget.ledger import EntryKind
+from budget.repository.ledger import insert_entry
+from budget.repository.nodes import attach, create_node
+from ingest.batch import ReceivedMessage, build_batch
+from ingest.reading_repository import write_batch
+from ingest.registry_repository import load_registry
+from ingest.simulator import SimConfig, build_registry, simulate
+from tests.integration.ingest_support import load_sim_registry
+
+ZONE = ZoneInfo("Asia/Shanghai")
+# The data's "now": dashboards are opened at this time in the tests.
+NOW = datetime(2025, 6, 20, 12, 0, tzinfo=ZONE)
+DAYS = 20
+
+
+@dataclass(frozen=True)
+class Seeded:
+    now: datetime
+    sites: list[str]
+    card_sites: list[str]
+    flow_sites: list[str]  # the first has a quarantined spike
+    site_township: dict[str, str]
+    district: str
+    townships: list[str]
+    units: list[str]
+
+
+def _write(url: str, config: SimConfig, messages: list[ReceivedMessage]) -> None:
+    with psycopg.connect(url) as conn:
+        registry = load_registry(conn)
+        for start in range(0, len(messages), 2000):
+            batch = build_batch(messages[start:start + 2000], registry, prefix=config.prefix,
+                                default_zone=ZONE, now=NOW + timedelta(minutes=5),
+                                max_future=timedelta(minutes=10))
+            write_batch(conn, batch, registry)
+
+
+def _field_events(url: str, config: SimConfig, flow_site: str,
+                  devices: list[str]) -> list[ReceivedMessage]:
+    """What the simulator leaves out in a short run: a spike on a flow meter (an
+    isolated outlier reading, quarantined) and an outage of each device in the
+    last week (status off, then on)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT r.ts, r.value FROM register_readings r JOIN meters m USING (meter_id) "
+            "WHERE m.site_id = %s AND m.channel = 'flow' AND r.ts <= %s "
+            "ORDER BY r.ts DESC LIMIT 1", (flow_site, NOW - timedelta(days=2))).fetchone()
+    assert row is not None, f"no flow reading at {flow_site}"
+    at, value = row
+    spike = {"ts": int((at + timedelta(minutes=30)).timestamp()), "total_m3": value + 500_000}
+    messages = [ReceivedMessage(f"{config.prefix}/{flow_site}/flow", json.dumps(spike).encode())]
+    for device in devices:
+        for hours, online in ((-30, False), (-26, True)):
+            status = {"ts": int((NOW + timedelta(hours=hours)).timestamp()), "online": online}
+            messages.append(ReceivedMessage(f"{config.prefix}/{device}/status",
+                                            json.dumps(status).encode()))
+    return messages
+
+
+def _budget(url: str, sites: list[tuple[str, str]]) -> tuple[str, list[str], list[str]]:
+    """District GZ, one township per simulated township with two units (A, B); the
+    sites attached to the units in turn; approved issues at every node."""
+    year_start = datetime(NOW.year, 1, 1, tzinfo=ZONE)
+    issued: dict[int, Decimal] = {}
+    units: dict[str, list[int]] = {}
+    codes: list[str] = []
+    with psycopg.connect(url) as conn:
+        district = create_node(conn, code="GZ", name="甘州区", level=NodeLevel.DISTRICT,
+                               parent_id=None)
+        for number, township in enumerate(sorted({t for _, t in sites}), start=1):
+            code = f"GZ.T{number:02d}"
+            node = create_node(conn, code=code, name=township, level=NodeLevel.TOWNSHIP,
+                               parent_id=district)
+            units[township] = [create_node(conn, code=f"{code}.{letter}",
+                                           name=f"{township}{letter}村", level=NodeLevel.UNIT,
+                                           parent_id=node) for letter in "AB"]
+            codes += [f"{code}.A", f"{code}.B"]
+            issued |= {unit: Decimal("40000") for unit in units[township]}
+            issued[node] = Decimal("90000")  # its units' 80,000 plus its own reserve
+        issued[district] = Decimal("90000") * len(units) + Decimal("50000")
+        for index, (site_id, township) in enumerate(sites):
+            attach(conn, node_id=units[township][index % 2], kind="site", ref=site_id,
+                   sector=Sector.IRRIGATION)
+        for node_id, volume in issued.items():
+            for source, share in ((Source.GROUNDWATER, Decimal("0.7")),
+                                  (Source.LOCAL_SURFACE, Decimal("0.3"))):
+                insert_entry(conn, node_id=node_id, year=NOW.year, kind=EntryKind.ISSUE,
+                             source=source, sector=Sector.IRRIGATION,
+                             volume_m3=volume * share, valid_from=year_start,
+                             reason="dashboard test issue", proposed_by="test",
+                             approved_at=year_start)
+        conn.commit()
+    townships = sorted({c.rsplit(".", 1)[0] for c in codes})
+    return "GZ", townships, codes
+
+
+def seed(url: str) -> Seeded:
+    config = SimConfig(n_sites=8, seed=7, start=NOW - timedelta(days=DAYS),
+                       duration=timedelta(days=DAYS), step=timedelta(hours=1))
+    registry = build_registry(config)
+    load_sim_registry(url, registry)
+    _write(url, config, [ReceivedMessage(t, p) for t, p in simulate(config)])
+    card_sites = sorted({m.site_id for m in registry.meters if m.channel == "card"})
+    flow_sites = sorted({m.site_id for m in registry.meters if m.channel == "flow"})
+    _write(url, config, _field_events(url, config, flow_sites[0],
+                                      [flow_sites[0], card_sites[0]]))
+    sites = [(s.site_id, s.township) for s in registry.sites]
+    district, townships, units = _budget(url, sites)
+    return Seeded(NOW, [s for s, _ in sites], card_sites, flow_sites, dict(sites), district,
+                  townships, units)
