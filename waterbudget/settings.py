@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     ingest_batch_wait_ms: int = Field(50, ge=1)
     ingest_max_future_s: int = Field(600, ge=0)
     metrics_port: int = Field(0, ge=0, le=65_535)  # 0: no metrics endpoint
+    # `waterbudget dashboards push`: the Grafana to push to (user:password@ allowed in
+    # the URL, or a service-account token), and the database as Grafana reaches it
+    # (default: database_url).
+    grafana_url: str = ""
+    grafana_token: str = ""
+    grafana_database_url: str = ""
 
     @field_validator("timezone")
     @classmethod
