@@ -13,11 +13,14 @@ from typing import Any
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import site_detail
+from dashboards import drilldown, overview, quality, site_detail
 
 # file name -> builder; the file name is what the provisioning folder holds.
 DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
+    "overview.json": overview.build,
+    "drilldown.json": drilldown.build,
     "site-detail.json": site_detail.build,
+    "quality.json": quality.build,
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
+from dashboards.alert_labels import ALERT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
+from dashboards.annotations import alert_annotation
 from dashboards.panels import (
     FULL,
     KIND_LABELS,
@@ -122,6 +124,25 @@ WHERE d.device_id IN (SELECT device_id FROM meters WHERE site_id = '$site')
 ORDER BY 1
 """
 
+SITE_ALERTS = """
+SELECT a.severity, a.kind, coalesce(a.meter_id, '') AS meter_id, a.detail, a.opened_at,
+       a.resolved_at, a.status
+FROM monitor_alerts a
+WHERE (a.site_id = '$site' OR a.meter_id IN (SELECT meter_id FROM meters WHERE site_id = '$site'))
+  AND (a.status <> 'resolved' OR a.resolved_at >= $__timeFrom())
+ORDER BY a.status = 'resolved', a.opened_at DESC
+LIMIT 200
+"""
+
+SITE_ALERT_ANNOTATIONS = """
+SELECT a.opened_at AS time, coalesce(a.resolved_at, a.last_seen_at) AS timeend,
+       a.detail AS text, a.kind || ',' || a.severity AS tags
+FROM monitor_alerts a
+WHERE (a.site_id = '$site' OR a.meter_id IN (SELECT meter_id FROM meters WHERE site_id = '$site'))
+  AND a.opened_at <= $__timeTo() AND coalesce(a.resolved_at, a.last_seen_at) >= $__timeFrom()
+ORDER BY 1
+"""
+
 TOWNSHIPS = """
 SELECT DISTINCT coalesce(township, '(未填写)') AS __text, coalesce(township, '') AS __value
 FROM sites ORDER BY 1
@@ -143,6 +164,7 @@ def build() -> Dashboard:
         .with_variable(query_variable("township", "乡镇", "Township (乡镇) of the site",
                                       TOWNSHIPS))
         .with_variable(query_variable("site", "站点", "Well or canal gate (站点)", SITES))
+        .annotation(alert_annotation("站点告警 site alerts", SITE_ALERT_ANNOTATIONS, "orange"))
         .with_row(Row("站点与表计 Site and meters"))
         .with_panel(table_panel(
             "站点信息", "Site register entry and the budget node its water counts against",
@@ -199,6 +221,13 @@ def build() -> Dashboard:
                             Column("kwh", "电量", unit="kwatth"),
                             Column("balance_m3", "余额", unit=M3),
                             Column("meter_id", "控制器")]))
+        .with_panel(table_panel(
+            "站点告警", "Alerts of the site and its meters: live, or resolved in the range",
+            SITE_ALERTS, [Column("severity", "级别", mapping=SEVERITY_LABELS),
+                          Column("kind", "类型", mapping=ALERT_KIND_LABELS),
+                          Column("meter_id", "表计"), Column("detail", "说明"),
+                          Column("opened_at", "发生时间"), Column("resolved_at", "解除时间"),
+                          Column("status", "状态", mapping=STATUS_LABELS)], size=Size(24, 7)))
         .with_panel(state_timeline("终端在线状态", "Terminal online/offline status reports",
                                    DEVICE_ONLINE, states={"1": "在线", "0": "离线"},
                                    size=Size(FULL.w, 5)))

@@ -10,7 +10,7 @@ the units (budget repository).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,8 +25,9 @@ from budget.repository.nodes import attach, create_node
 from ingest.batch import ReceivedMessage, build_batch
 from ingest.reading_repository import write_batch
 from ingest.registry_repository import load_registry
-from ingest.simulator import SimConfig, build_registry, simulate
+from ingest.simulator import Meter, SimConfig, build_registry, simulate_messages
 from tests.integration.ingest_support import load_sim_registry
+from tests.integration.monitor_tables_seed import fill_monitor_tables
 
 ZONE = ZoneInfo("Asia/Shanghai")
 # The data's "now": dashboards are opened at this time in the tests.
@@ -70,6 +71,20 @@ def _field_events(url: str, config: SimConfig, flow_site: str,
     at, value = row
     spike = {"ts": int((at + timedelta(minutes=30)).timestamp()), "total_m3": value + 500_000}
     messages = [ReceivedMessage(f"{config.prefix}/{flow_site}/flow", json.dumps(spike).encode())]
+    # The flow site also has an IC-card controller; its sessions claim 20 % more
+    # than the flow meter measured over the same hours (a reconciliation case).
+    with psycopg.connect(url) as conn:
+        hours = conn.execute(
+            "SELECT c.ts_start, c.ts_end, c.volume_m3 FROM consumption c "
+            "WHERE c.site_id = %s AND c.method = 'measured' AND c.volume_m3 > 0 "
+            "AND c.ts_end > %s ORDER BY c.ts_end LIMIT 12",
+            (flow_site, NOW - timedelta(days=5))).fetchall()
+    for number, (start, end, volume) in enumerate(hours):
+        session = {"session_id": f"S{number:04d}", "card_id": "6200000000001", "holder": "王五",
+                   "start": int(start.timestamp()), "end": int(end.timestamp()),
+                   "volume_m3": round(volume * 1.2, 3), "balance_m3": 1000 - number}
+        messages.append(ReceivedMessage(f"{config.prefix}/{flow_site}/card",
+                                        json.dumps(session).encode()))
     for device in devices:
         for hours, online in ((-30, False), (-26, True)):
             status = {"ts": int((NOW + timedelta(hours=hours)).timestamp()), "online": online}
@@ -115,17 +130,39 @@ def _budget(url: str, sites: list[tuple[str, str]]) -> tuple[str, list[str], lis
     return "GZ", townships, codes
 
 
+def _traffic(config: SimConfig, silent: str) -> list[tuple[str, bytes, datetime]]:
+    """The simulated traffic, except that one device falls silent a day before NOW."""
+    return [(m.topic, m.payload, m.sim_time) for m in simulate_messages(config)
+            if not (f"/{silent}/" in m.topic and m.sim_time > NOW - timedelta(days=1))]
+
+
+def _as_received_at_data_time(url: str) -> None:
+    """Dead letters carry the server's receive time; the seeded traffic is from
+    the past, so place them in the data's last week, as if received then."""
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE dead_letters SET received_at = %s - (id %% 7) * interval '1 day'",
+                     (NOW,))
+        conn.commit()
+
+
 def seed(url: str) -> Seeded:
     config = SimConfig(n_sites=8, seed=7, start=NOW - timedelta(days=DAYS),
                        duration=timedelta(days=DAYS), step=timedelta(hours=1))
     registry = build_registry(config)
-    load_sim_registry(url, registry)
-    _write(url, config, [ReceivedMessage(t, p) for t, p in simulate(config)])
     card_sites = sorted({m.site_id for m in registry.meters if m.channel == "card"})
     flow_sites = sorted({m.site_id for m in registry.meters if m.channel == "flow"})
+    card_on_flow = Meter(f"{flow_sites[0]}-C9", flow_sites[0], flow_sites[0], "card",
+                         config.start, expected_interval_s=3600)
+    registry = replace(registry, meters=(*registry.meters, card_on_flow))
+    load_sim_registry(url, registry)
+    silent = next(s.site_id for s in registry.sites
+                  if s.site_id not in {*card_sites, flow_sites[0]})
+    _write(url, config, [ReceivedMessage(t, p) for t, p, _ in _traffic(config, silent)])
     _write(url, config, _field_events(url, config, flow_sites[0],
                                       [flow_sites[0], card_sites[0]]))
     sites = [(s.site_id, s.township) for s in registry.sites]
     district, townships, units = _budget(url, sites)
+    _as_received_at_data_time(url)
+    fill_monitor_tables(url, now=NOW, spike_site=flow_sites[0])
     return Seeded(NOW, [s for s, _ in sites], card_sites, flow_sites, dict(sites), district,
                   townships, units)
