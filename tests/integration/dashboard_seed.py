@@ -74,12 +74,12 @@ def _field_events(url: str, config: SimConfig, flow_site: str,
     # The flow site also has an IC-card controller; its sessions claim 20 % more
     # than the flow meter measured over the same hours (a reconciliation case).
     with psycopg.connect(url) as conn:
-        hours = conn.execute(
+        metered = conn.execute(
             "SELECT c.ts_start, c.ts_end, c.volume_m3 FROM consumption c "
             "WHERE c.site_id = %s AND c.method = 'measured' AND c.volume_m3 > 0 "
             "AND c.ts_end > %s ORDER BY c.ts_end LIMIT 12",
             (flow_site, NOW - timedelta(days=5))).fetchall()
-    for number, (start, end, volume) in enumerate(hours):
+    for number, (start, end, volume) in enumerate(metered):
         session = {"session_id": f"S{number:04d}", "card_id": "6200000000001", "holder": "王五",
                    "start": int(start.timestamp()), "end": int(end.timestamp()),
                    "volume_m3": round(volume * 1.2, 3), "balance_m3": 1000 - number}

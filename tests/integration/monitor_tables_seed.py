@@ -12,6 +12,7 @@ recorded. The dashboards only read these tables.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -125,7 +126,7 @@ RETURNING alert_id
 """
 
 
-def _alerts(conn: psycopg.Connection[object], *, now: datetime, year: int,
+def _alerts(conn: psycopg.Connection[Any], *, now: datetime, year: int,
             spike_site: str) -> None:
     """A township's budget warning (open), a quarantine notice on the spiked meter
     (open) and a critical capacity alert on its site (resolved)."""
