@@ -6,12 +6,15 @@ import psycopg
 from fastapi import FastAPI, HTTPException
 
 from budget.api import router as budget_router
+from monitor.api import router as monitor_router
+from monitor.enforcement import EnforcementPolicy
 
 
-def create_app(database_url: str) -> FastAPI:
+def create_app(database_url: str, *, enforcement: EnforcementPolicy | None = None) -> FastAPI:
     app = FastAPI(title="waterbudget", version="0.1.0",
                   description="Water-budget execution monitoring (水预算执行监控)")
     app.state.database_url = database_url
+    app.state.monitor_enforcement = enforcement or EnforcementPolicy()
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -24,4 +27,5 @@ def create_app(database_url: str) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(budget_router)
+    app.include_router(monitor_router)
     return app

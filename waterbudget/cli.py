@@ -54,6 +54,17 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_monitor(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.service import MonitorService
+
+    _require(settings, "database_url")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    MonitorService(settings).run(stop)
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, timedelta
 
@@ -165,7 +176,11 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from waterbudget.api import create_app
 
     _require(settings, "database_url")
-    uvicorn.run(create_app(settings.database_url), host=args.host, port=args.port)
+    from monitor.enforcement import EnforcementPolicy
+
+    policy = EnforcementPolicy(settings.monitor_enforcement, settings.topic_prefix)
+    uvicorn.run(create_app(settings.database_url, enforcement=policy), host=args.host,
+                port=args.port)
     return 0
 
 
@@ -256,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_migrate)
     sub.add_parser("ingest", help="MQTT readings -> TimescaleDB, until SIGTERM").set_defaults(
         handler=cmd_ingest)
+
+    sub.add_parser("monitor", help="roll-ups, alerts, sweep and notifications, until SIGTERM"
+                   ).set_defaults(handler=cmd_monitor)
 
     simulate = sub.add_parser("simulate", help="publish simulated device traffic")
     simulate.add_argument("--sites", type=int, default=20)

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     grafana_url: str = ""
     grafana_token: str = ""
     grafana_database_url: str = ""
+    # monitor (docs/monitor.md)
+    monitor_sweep_minutes: float = Field(10.0, gt=0)
+    monitor_enforcement: bool = False  # shut-off commands on overrun (off by default)
+    monitor_mqtt_client_id: str = "waterbudget-monitor"
+    monitor_notify_prefix: str = "waterbudget/notify"  # per-user topics <prefix>/<address>
+    smtp_url: str = ""  # smtp://user:pass@host:port or smtps://…; empty: no e-mail channel
+    smtp_from: str = "waterbudget@localhost"
+    smtp_starttls: bool = False
 
     @field_validator("timezone")
     @classmethod

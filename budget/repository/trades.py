@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from budget.kinds import Sector, Source
 from budget.repository.connection import Conn
@@ -75,29 +74,42 @@ def used_m3(
     start: datetime,
     until: datetime,
 ) -> Decimal:
-    """Counted use of the sites, meters and cards attached to ``node_ids`` in [start, until)."""
+    """Use counted against ``node_ids`` from ``start`` until ``until``.
+
+    The one definition of a node's draw, shared with the monitor's roll-ups: SQL function
+    ``monitor_site_draw`` (docs/monitor-schema.md) — each site's one source of truth
+    (``site_consumption``: flow meter > IC card > power conversion), on the node of the
+    truth meter or site, shared among the card holders who drew it; so water metered
+    twice at a site (flow meter and card controller) is counted once. By whole China-time
+    days: the day containing ``until`` counts in full unless ``until`` is a midnight
+    (never overstates the surplus). Attachments without a sector count against any sector.
+    """
     row = conn.execute(
         """
-        SELECT coalesce(sum(c.volume_m3), 0)
-        FROM consumption c JOIN sites s ON s.site_id = c.site_id
-        WHERE c.status = 'counted' AND c.ts_end > %(start)s AND c.ts_end <= %(until)s
-          AND coalesce(%(map)s::jsonb ->> s.source, s.source) = %(source)s
-          AND EXISTS (
-            SELECT 1 FROM budget_attachments a
-            LEFT JOIN card_sessions cs ON a.kind = 'card' AND cs.card_id = a.ref
-                 AND cs.meter_id = c.meter_id AND cs.session_id = c.session_id
-            WHERE a.node_id = ANY(%(nodes)s) AND (a.sector IS NULL OR a.sector = %(sector)s)
-              AND ((a.kind = 'site' AND a.ref = c.site_id)
-                   OR (a.kind = 'meter' AND a.ref = c.meter_id)
-                   OR (a.kind = 'card' AND cs.card_id IS NOT NULL)))
+        WITH sites AS (
+          SELECT DISTINCT site_id FROM (
+            SELECT a.ref AS site_id FROM budget_attachments a
+            WHERE a.kind = 'site' AND a.node_id = ANY(%(nodes)s)
+            UNION ALL SELECT m.site_id FROM budget_attachments a JOIN meters m ON m.meter_id = a.ref
+            WHERE a.kind = 'meter' AND a.node_id = ANY(%(nodes)s)
+            UNION ALL SELECT m.site_id FROM budget_attachments a
+            JOIN card_sessions cs ON cs.card_id = a.ref JOIN meters m ON m.meter_id = cs.meter_id
+            WHERE a.kind = 'card' AND a.node_id = ANY(%(nodes)s)) found)
+        SELECT coalesce(sum(d.volume_m3), 0)
+        FROM monitor_site_draw(
+          ARRAY(SELECT site_id FROM sites ORDER BY 1),
+          ARRAY(SELECT wb_draw_day(%(start)s::timestamptz + interval '1 microsecond')
+                FROM sites ORDER BY site_id),
+          ARRAY(SELECT wb_draw_day(%(until)s::timestamptz) FROM sites ORDER BY site_id)) d
+        WHERE d.node_id = ANY(%(nodes)s) AND d.source = %(source)s
+          AND (d.sector = '' OR d.sector = %(sector)s)
         """,
         {
             "start": start,
             "until": until,
-            "map": Jsonb(SITE_SOURCES),
             "source": source.value,
             "nodes": list(node_ids),
             "sector": sector.value,
         },
     ).fetchone()
-    return Decimal(str(row[0])) if row else Decimal(0)
+    return Decimal(row[0]) if row else Decimal(0)

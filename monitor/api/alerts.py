@@ -1,0 +1,136 @@
+"""Alerts: list, read with their events, acknowledge, resolve by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from psycopg.rows import dict_row
+from pydantic import BaseModel
+
+from budget.api.deps import AccessDep, ConnDep
+from budget.repository.connection import Conn
+from monitor import alerting
+from monitor.api.scope import action_time, visible_nodes
+from monitor.enforcement import EnforcementPolicy, Enforcer
+from monitor.repository import alerts as repo
+
+router = APIRouter()
+
+
+class AlertOut(BaseModel):
+    alert_id: int
+    subject: str
+    kind: str
+    period: str
+    seq: int
+    status: str
+    severity: str
+    detail: str
+    node_id: int | None
+    site_id: str | None
+    meter_id: str | None
+    source: str | None
+    opened_at: datetime
+    last_seen_at: datetime
+    evaluated_at: datetime
+    clear_since: datetime | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventOut(BaseModel):
+    event_id: int
+    event: str
+    status: str
+    severity: str
+    at: datetime
+    by: str
+    detail: str
+    recorded_at: datetime
+
+
+class AlertDetailOut(AlertOut):
+    events: list[EventOut]
+
+
+def enforcer(request: Request) -> Enforcer:
+    policy = getattr(request.app.state, "monitor_enforcement", None) or EnforcementPolicy()
+    return Enforcer(policy)
+
+
+@router.get("/alerts", response_model=list[AlertOut], summary="Alerts the caller may see")
+def list_alerts(conn: ConnDep, access: AccessDep,
+                status_: Annotated[str | None, Query(alias="status",
+                                                     pattern="^(live|open|acknowledged|resolved)$"
+                                                     )] = None,
+                kind: str | None = None, period: str | None = None, node_id: int | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    nodes = visible_nodes(access)
+    if node_id is not None:
+        access.read(node_id)
+        nodes = [node_id]
+    return repo.listing(conn, node_ids=nodes, status=status_, kind=kind, period=period,
+                        limit=limit)
+
+
+def _owner(conn: Conn, access: AccessDep, alert_id: int) -> int | None:
+    """The alert's node, if the caller may see the alert (404 otherwise)."""
+    row = conn.execute("SELECT node_id FROM monitor_alerts WHERE alert_id = %s",
+                       (alert_id,)).fetchone()
+    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} not found")
+    if row is None:
+        raise missing
+    node_id = None if row[0] is None else int(row[0])
+    if node_id is None:
+        if access.principal.role != "administrator":
+            raise missing
+        return None
+    if node_id not in access.hierarchy.nodes or not access.sees(node_id):
+        raise missing
+    return node_id
+
+
+def _detail(conn: Conn, alert_id: int) -> dict[str, Any]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute("SELECT * FROM monitor_alerts WHERE alert_id = %s",
+                          (alert_id,)).fetchone()
+    assert row is not None
+    return {**row, "events": repo.events(conn, alert_id=alert_id)}
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetailOut)
+def get_alert(alert_id: int, conn: ConnDep, access: AccessDep) -> dict[str, Any]:
+    _owner(conn, access, alert_id)
+    return _detail(conn, alert_id)
+
+
+def _act(action: str, alert_id: int, conn: Conn, access: AccessDep,
+         request: Request) -> dict[str, Any]:
+    owner = _owner(conn, access, alert_id)
+    if access.principal.role == "water_user":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "water users have read-only access")
+    if owner is None:
+        access.admin()
+    do = alerting.acknowledge if action == "acknowledge" else alerting.resolve
+    do(conn, alert_id=alert_id, by=access.principal.name, at=action_time(conn),
+       on_event=enforcer(request).on_event)
+    return _detail(conn, alert_id)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetailOut,
+             summary="Take the alert on (idempotent)")
+def acknowledge(alert_id: int, conn: ConnDep, access: AccessDep,
+                request: Request) -> dict[str, Any]:
+    return _act("acknowledge", alert_id, conn, access, request)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertDetailOut,
+             summary="Close the alert by hand; if the condition still holds it opens anew")
+def resolve(alert_id: int, conn: ConnDep, access: AccessDep, request: Request) -> dict[str, Any]:
+    return _act("resolve", alert_id, conn, access, request)

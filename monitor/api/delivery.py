@@ -1,0 +1,58 @@
+"""Notifications: the delivery log, and the channels a contact subscribes to."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from budget.api.deps import AccessDep, ConnDep
+from monitor.api.scope import visible_nodes
+from monitor.repository import outbox
+
+router = APIRouter()
+
+
+@router.get("/notifications", summary="Notifications and every delivery attempt")
+def list_notifications(conn: ConnDep, access: AccessDep, alert_id: int | None = None,
+                       status_: Annotated[str | None, Query(
+                           alias="status", pattern="^(pending|sending|sent|dead)$")] = None,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100
+                       ) -> list[dict[str, Any]]:
+    if access.principal.role == "water_user":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "operators and administrators only")
+    return outbox.listing(conn, node_ids=visible_nodes(access), alert_id=alert_id,
+                          status=status_, limit=limit)
+
+
+class SubscriptionIn(BaseModel):
+    contact_id: int
+    channel: str = Field(pattern="^(email|webhook|mqtt|wecom|dingtalk)$")
+    address: str = Field(min_length=1, description="e-mail address, URL, or the user part of "
+                                                   "the MQTT topic")
+    min_severity: str = Field("notice", pattern="^(notice|warning|critical)$")
+    include_descendants: bool = False
+    language: str = Field("zh", pattern="^(zh|en)$")
+
+
+@router.post("/subscriptions", status_code=201, summary="Reach a contact through a channel")
+def subscribe(body: SubscriptionIn, conn: ConnDep, access: AccessDep) -> dict[str, int]:
+    row = conn.execute("SELECT node_id FROM budget_contacts WHERE contact_id = %s",
+                       (body.contact_id,)).fetchone()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"contact {body.contact_id} not found")
+    access.write(int(row[0]))
+    if body.channel in ("webhook", "wecom", "dingtalk") and not body.address.startswith(
+            ("http://", "https://")):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "address: an http(s) URL")
+    if body.channel == "email" and "@" not in body.address:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "address: an e-mail address")
+    if body.channel == "mqtt" and any(c in body.address for c in "+#/"):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "address: one topic level, without + # /")
+    subscription_id = outbox.add_subscription(
+        conn, contact_id=body.contact_id, channel=body.channel, address=body.address,
+        min_severity=body.min_severity, include_descendants=body.include_descendants,
+        language=body.language)
+    return {"subscription_id": subscription_id}

@@ -1,0 +1,106 @@
+"""One step of the event-driven path: change log → roll-ups → evaluation, one transaction.
+
+Claims change rows (``FOR UPDATE SKIP LOCKED``) under the roll-up lock,
+recomputes the touched site-days, applies the node deltas, then evaluates
+the budget rules of every node whose totals or budget changed, for the
+periods of the changed days, and the data-quality rules of the meters and
+sites touched — at the data clock. Committing consumes the change rows; a
+failure rolls everything back and counts an attempt on the rows, and the
+next step takes one row at a time until a step succeeds, so one poison row
+cannot hold the others up (after ``MAX_ATTEMPTS`` it is left with its error).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from budget.repository.connection import Conn
+from monitor.alerting import Applied, OnEvent
+from monitor.changes import ChangeRow, plan_work
+from monitor.evaluation import evaluate_budgets
+from monitor.periods import draw_day
+from monitor.quality_evaluation import evaluate_touched
+from monitor.repository import budgets, changes, rollups
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass(slots=True)
+class Step:
+    changes: int = 0
+    site_days: int = 0
+    nodes: int = 0
+    events: list[Applied] = field(default_factory=list)
+
+
+class Consumer:
+    def __init__(self, *, batch: int = BATCH, on_event: OnEvent | None = None) -> None:
+        self.batch = batch
+        self.on_event = on_event
+        self._careful = False  # after a failure: one change row per step
+
+    def step(self, conn: Conn) -> Step | None:
+        """Consume up to ``batch`` change rows; None when the log is empty."""
+        claimed: list[int] = []
+        try:
+            with conn.transaction():
+                changes.lock_rollups(conn)
+                rows = changes.claim(conn, limit=1 if self._careful else self.batch)
+                if not rows:
+                    return None
+                claimed = [r.change_id for r in rows]
+                done = self._process(conn, rows)
+        except Exception as exc:
+            if not claimed:
+                raise
+            log.exception("change rows %s failed", claimed[:10])
+            with conn.transaction():
+                changes.record_failure(conn, change_ids=claimed, error=f"{type(exc).__name__}: "
+                                                                       f"{exc}")
+            self._careful = True
+            return Step(changes=0)
+        self._careful = False
+        return done
+
+    def drain(self, conn: Conn, *, max_steps: int = 1_000) -> Step:
+        total = Step()
+        for _ in range(max_steps):
+            step = self.step(conn)
+            if step is None:
+                break
+            total.changes += step.changes
+            total.site_days += step.site_days
+            total.nodes += step.nodes
+            total.events += step.events
+        return total
+
+    def _process(self, conn: Conn, rows: list[ChangeRow]) -> Step:
+        work = plan_work(rows)
+        if work.rebuild_totals:
+            rollups.rebuild_totals(conn)
+        spans = changes.day_spans(conn, list(work.spans.values()))
+        rolled = rollups.refresh(conn, spans)
+        step = Step(changes=len(rows), site_days=sum((s.last_day - s.first_day).days + 1
+                                                     for s in spans))
+        clock = budgets.data_clock(conn)
+        if clock is None:
+            return step  # no data yet: nothing to evaluate against
+        if rolled.nodes:
+            periods = budgets.periods_of_days(conn, days=rolled.days)
+            step.events += evaluate_budgets(conn, node_ids=rolled.nodes, periods=periods,
+                                            at=clock, on_event=self.on_event).events
+        if work.budget_nodes or work.all_budgets or work.rebuild_totals:
+            years = work.budget_years or {draw_day(clock).year}
+            periods = budgets.periods_of_years(conn, years=years)
+            nodes = None if (work.all_budgets or work.rebuild_totals) else work.budget_nodes
+            step.events += evaluate_budgets(conn, node_ids=nodes, periods=periods, at=clock,
+                                            on_event=self.on_event).events
+        if rolled.meter_days or rolled.site_days:
+            step.events += evaluate_touched(conn, meter_days=rolled.meter_days,
+                                            site_days=rolled.site_days, at=clock,
+                                            on_event=self.on_event)
+        step.nodes = len(rolled.nodes | work.budget_nodes)
+        return step

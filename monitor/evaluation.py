@@ -1,0 +1,133 @@
+"""Evaluate budget execution for some (or all) nodes and periods at the data clock.
+
+Loads what the pure assessment needs (draws from ``monitor_node_period``, the
+ledger, plan profiles, levels), assesses each node and period
+(``monitor.assessment``), stores the snapshots and applies the observations to
+the alerts (``monitor.alerting``). Also the 宁夏 8.2 a) comparison with the
+same month of past years, on the latest complete month. The caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from budget.ledger import Allocation, LedgerEntry, effective_budgets
+from budget.plan_profile import IRRIGATION_SEASON
+from budget.repository.connection import Conn
+from monitor import quality_alerts
+from monitor.alert_lifecycle import HOLD, Severity
+from monitor.alerting import Applied, Observed, OnEvent, apply
+from monitor.assessment import NodeBudget, Snapshot, assess, node_subject
+from monitor.budget_alerts import DEFAULT_LEVELS, LEVEL_KIND
+from monitor.periods import StoredPeriod, draw_day, last_complete_month, year_period
+from monitor.repository import budgets as repo
+from monitor.repository import executions
+from monitor.repository.alerts import AlertContext
+
+
+@dataclass(slots=True)
+class Evaluated:
+    snapshots: int = 0
+    observations: int = 0
+    events: list[Applied] = field(default_factory=list)
+
+
+def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
+                     periods: Collection[StoredPeriod], at: datetime,
+                     on_event: OnEvent | None = None) -> Evaluated:
+    """``node_ids`` None: every node. Periods that have not started by ``at`` are skipped."""
+    done = Evaluated()
+    started = [p for p in periods if p.budget_period.start < at]
+    if not started or (node_ids is not None and not node_ids):
+        return done
+    nodes = sorted(node_ids) if node_ids is not None else repo.node_ids(conn)
+    selector = None if node_ids is None else nodes
+    draws = repo.draws(conn, node_ids=selector, periods=[p.label for p in started])
+    profiles = repo.profiles(conn, node_ids=selector)
+    settings = repo.settings(conn, node_ids=selector)
+    held = _held_levels(conn, nodes, started)
+    snapshots: list[Snapshot] = []
+    observed: list[Observed] = []
+    for year in sorted({p.year for p in started}):
+        year_periods = [p for p in started if p.year == year]
+        entries = repo.entries(conn, node_ids=selector, year=year)
+        factor = repo.factor(conn, year=year)
+        cells_at = _budgets_by_moment(entries, year, year_periods, at)
+        for period in year_periods:
+            as_of = min(at, period.budget_period.end)
+            budgets = cells_at[as_of]
+            for node_id in nodes:
+                drawn = draws.get((node_id, period.label), {})
+                cells = budgets.get(node_id, {})
+                if not drawn and not cells:
+                    continue  # nothing issued and nothing drawn: nothing to say
+                levels, hold, _crop = settings.get(node_id, (DEFAULT_LEVELS, HOLD, None))
+                node = NodeBudget(node_id, cells, factor,
+                                  profiles.get(node_id, IRRIGATION_SEASON), levels)
+                assessment = assess(node, period, at=at, drawn=drawn, held=held)
+                snapshots += assessment.snapshots
+                for obs in assessment.observations:
+                    source = obs.key.subject.split("/")[2] if obs.key.subject.count("/") > 1 \
+                        else None
+                    observed.append(Observed(obs, AlertContext(node_id=node_id, source=source),
+                                             hold))
+    executions.save(conn, snapshots)
+    observed += _same_period_observations(conn, selector, nodes, at)
+    done.snapshots = len(snapshots)
+    done.observations = len(observed)
+    done.events = apply(conn, observed, on_event=on_event)
+    return done
+
+
+def _budgets_by_moment(entries: list[LedgerEntry], year: int, periods: list[StoredPeriod],
+                       at: datetime) -> dict[datetime, dict[int, Allocation]]:
+    moments = {min(at, p.budget_period.end) for p in periods}
+    return {m: effective_budgets(entries, year=year, as_of=m) for m in moments}
+
+
+def _held_levels(conn: Conn, nodes: list[int], periods: list[StoredPeriod]
+                 ) -> dict[str, Severity]:
+    """Severity of the live budget_level alerts (read, not locked: hysteresis only)."""
+    rows = conn.execute(
+        "SELECT subject, severity FROM monitor_alerts WHERE status <> 'resolved' "
+        "AND kind = %s AND period = ANY(%s) AND node_id = ANY(%s)",
+        (LEVEL_KIND, [p.label for p in periods], nodes)).fetchall()
+    return {str(subject): Severity(severity) for subject, severity in rows}
+
+
+def _same_period_observations(conn: Conn, selector: list[int] | None, nodes: list[int],
+                              at: datetime) -> list[Observed]:
+    """宁夏 8.2 a): the latest complete month 30 % or more off the same month of past years,
+    keyed by the budget year (so the alert lives until the year's end or a normal month)."""
+    month = last_complete_month(at)
+    if month is None:
+        return []
+    year, number = month
+    label = f"{year}-{number:02d}"
+    history = repo.same_month_history(conn, node_ids=selector, year=year, month=number)
+    if not history:
+        return []
+    current = repo.draws(conn, node_ids=[n for n in nodes if n in history], periods=[label])
+    span = year_period(year).budget_period
+    wanted = set(nodes)
+    found = []
+    for node_id, past in history.items():
+        if node_id not in wanted:
+            continue
+        use = sum(current.get((node_id, label), {}).values(), Decimal(0))
+        obs = quality_alerts.off_same_period(subject=node_subject(node_id), period=span, at=at,
+                                             use_m3=use, past_m3=past)
+        if obs is not None:
+            found.append(Observed(obs, AlertContext(node_id=node_id)))
+    return found
+
+
+def evaluate_all(conn: Conn, *, at: datetime, on_event: OnEvent | None = None) -> Evaluated:
+    """Every node, for the periods in progress at ``at`` (the year, its month, a round)."""
+    today = draw_day(at)
+    periods = [p for p in repo.periods_of_years(conn, years=[today.year]) if p.contains(today)]
+    return evaluate_budgets(conn, node_ids=None, periods=periods, at=at, on_event=on_event)

@@ -1,0 +1,74 @@
+"""SQL for the change log: claim rows, give up on poison ones, resolve open spans to days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from budget.repository.connection import Conn
+from monitor.changes import ChangeRow, SiteSpan
+
+ROLLUP_LOCK = 7_411_300  # advisory lock key: one roll-up transaction at a time
+MAX_ATTEMPTS = 5
+
+
+def lock_rollups(conn: Conn) -> None:
+    """Roll-ups are maintained by adding deltas: one maintaining transaction at a time."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+
+
+def claim(conn: Conn, *, limit: int) -> list[ChangeRow]:
+    """Delete and return the oldest change rows; gone for good only if the caller commits."""
+    rows = conn.execute(
+        "DELETE FROM monitor_changes WHERE change_id IN (SELECT change_id FROM monitor_changes "
+        "WHERE attempts < %s ORDER BY change_id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        "RETURNING change_id, kind, site_ids, ts_from, ts_to, node_ids, years",
+        (MAX_ATTEMPTS, limit)).fetchall()
+    return [ChangeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+            for r in sorted(rows, key=lambda r: int(r[0]))]
+
+
+def record_failure(conn: Conn, *, change_ids: list[int], error: str) -> None:
+    """After a failed attempt (its transaction rolled back): count it, keep the reason."""
+    conn.execute("UPDATE monitor_changes SET attempts = attempts + 1, last_error = %s "
+                 "WHERE change_id = ANY(%s)", (error[:2000], change_ids))
+
+
+def pending(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) FROM monitor_changes WHERE attempts < %s",
+                       (MAX_ATTEMPTS,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True, slots=True)
+class DaySpan:
+    site_id: str
+    first_day: date
+    last_day: date
+
+
+def day_spans(conn: Conn, spans: list[SiteSpan]) -> list[DaySpan]:
+    """Days to roll up again per site; an open end reaches the site's first or last day
+    in the data or in the roll-ups (whichever is further), so stale rows are removed too."""
+    if not spans:
+        return []
+    rows = conn.execute(
+        """
+        SELECT s.site_id,
+               CASE WHEN s.lo IS NOT NULL THEN wb_draw_day(s.lo) ELSE least(
+                 (SELECT wb_draw_day(min(ts_end)) FROM consumption c WHERE c.site_id = s.site_id),
+                 (SELECT min(day) FROM monitor_site_day d WHERE d.site_id = s.site_id)) END,
+               CASE WHEN s.hi IS NOT NULL THEN wb_draw_day(s.hi) ELSE greatest(
+                 (SELECT wb_draw_day(max(ts_end)) FROM consumption c WHERE c.site_id = s.site_id),
+                 (SELECT max(day) FROM monitor_site_day d WHERE d.site_id = s.site_id)) END
+        FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[]) AS s(site_id, lo, hi)
+        """,
+        ([s.site_id for s in spans], [s.ts_from for s in spans], [s.ts_to for s in spans]),
+    ).fetchall()
+    found = []
+    for site_id, first, last in rows:
+        if first is None or last is None:
+            continue  # no data and nothing rolled up: nothing to do
+        last = max(first, last)  # a restatement past the site's last data
+        found.append(DaySpan(str(site_id), first, last))
+    return found
