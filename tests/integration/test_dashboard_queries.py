@@ -21,10 +21,11 @@ def seeded(database_url: str) -> Seeded:
 
 
 def _openings(seeded: Seeded) -> list[dict[str, str]]:
-    """Variable choices to open each dashboard with: a flow-metered site (with a
-    quarantined spike) and a site with an IC-card controller."""
+    """Variable choices to open each dashboard with: a flow-metered site (a
+    quarantined spike, an IC-card controller besides), a card well, a site that
+    fell silent (the monitor's meter_silent alert)."""
     return [{"township": seeded.site_township[site], "site": site}
-            for site in (seeded.flow_sites[0], seeded.card_sites[0])]
+            for site in (seeded.flow_sites[0], seeded.card_sites[0], seeded.silent_site)]
 
 
 def test_every_panel_query_runs_and_returns_what_its_panel_expects(database_url, seeded):
