@@ -45,6 +45,7 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMap,
     ValueMappingResult,
 )
+from grafana_foundation_sdk.models.geomap import TooltipMode
 
 from budget.kinds import Source
 from dashboards.datasource import datasource_ref
@@ -233,6 +234,7 @@ def site_map(title: str, description: str, sql: str, *, lat: str = "lat", lon: s
     panel = _placed(geomap.Panel(), title, description, Sql(sql).table(), size)
     return (panel.basemap(common.MapLayerOptions().type("default").name("底图 basemap"))
             .layers([markers])
-            .view(geomap.MapViewConfig().id("fit").lat(0).lon(0).zoom(10))
+            .view(geomap.MapViewConfig().id("fit").lat(0).lon(0).zoom(10).all_layers(True))
             .controls(geomap.ControlsOptions().show_zoom(True).mouse_wheel_zoom(True))
+            .tooltip(geomap.TooltipOptions().mode(TooltipMode.DETAILS))
             .thresholds(_rate_thresholds()))
