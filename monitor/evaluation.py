@@ -57,6 +57,7 @@ def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
         entries = repo.entries(conn, node_ids=selector, year=year)
         factor = repo.factor(conn, year=year)
         cells_at = _budgets_by_moment(entries, year, year_periods, at)
+        issued = {e.node_id for e in entries}  # no entry yet: the year's budget is not issued
         for period in year_periods:
             as_of = min(at, period.budget_period.end)
             budgets = cells_at[as_of]
@@ -70,6 +71,8 @@ def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
                                   profiles.get(node_id, IRRIGATION_SEASON), levels)
                 assessment = assess(node, period, at=at, drawn=drawn, held=held)
                 snapshots += assessment.snapshots
+                if node_id not in issued:
+                    continue  # snapshots only: nothing to alert against before the issue
                 for obs in assessment.observations:
                     source = obs.key.subject.split("/")[2] if obs.key.subject.count("/") > 1 \
                         else None

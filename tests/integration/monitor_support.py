@@ -21,7 +21,7 @@ from monitor.consumer import Consumer, Step
 from tests.integration.ingest_support import ZONE
 
 PREFIX = "wb"
-YEAR = 2026
+YEAR = 2025  # in the past: readings from the future would be clock skew
 JAN = datetime(YEAR, 1, 1, tzinfo=ZONE)
 T0 = datetime(YEAR, 6, 1, tzinfo=ZONE)  # midnight, China time
 HOUR = timedelta(hours=1)
@@ -60,7 +60,8 @@ def region(conn: Conn, *, email: str = "cun@example.org") -> Region:
         v = budget_repo.create_node(conn, code="V", name="龙渠村", level=NodeLevel.UNIT,
                                     parent_id=d, contacts=[Contact("村水管员", email=email)])
         h1 = budget_repo.create_node(conn, code="H1", name="王五", level=NodeLevel.HOUSEHOLD,
-                                     parent_id=v, contacts=[Contact("王五", email="h1@example.org")])
+                                     parent_id=v,
+                                     contacts=[Contact("王五", email="h1@example.org")])
         h2 = budget_repo.create_node(conn, code="H2", name="赵六", level=NodeLevel.HOUSEHOLD,
                                      parent_id=v)
     return Region(d, v, h1, h2)
