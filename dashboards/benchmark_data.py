@@ -126,27 +126,18 @@ BULK_TABLES = ("register_readings", "consumption", "card_sessions")
 
 
 def drop_indexes(conn: psycopg.Connection[Any]) -> list[str]:
-    """Drops the bulk tables' keys and indexes; returns the statements that
-    recreate them exactly (an index built once after the load is several times
-    faster than maintaining it row by row)."""
-    rows = conn.execute("""
-        SELECT c.conrelid::regclass::text, c.conname,
-               format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', c.conrelid::regclass, c.conname,
-                      pg_get_constraintdef(c.oid))
-        FROM pg_constraint c
-        WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('p', 'u')""",
-                        (list(BULK_TABLES),)).fetchall()
+    """Drops the bulk tables' secondary indexes (keys stay: TimescaleDB does not
+    rebuild a primary key on existing chunks); returns the statements that
+    recreate them (built once after the load instead of row by row)."""
     indexes = conn.execute("""
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
         FROM pg_index i
         WHERE i.indrelid = ANY(%s::regclass[])
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
                            (list(BULK_TABLES),)).fetchall()
-    for table, constraint, _ in rows:
-        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
     for index, _ in indexes:
         conn.execute(f"DROP INDEX {index}")
-    return [statement for _, _, statement in rows] + [statement for _, statement in indexes]
+    return [statement for _, statement in indexes]
 
 
 def write_time_series(conn: psycopg.Connection[Any], plan: Plan) -> None:

@@ -80,17 +80,16 @@ GROUP BY day, source
 ORDER BY 1
 """
 
+# Σ over meters of each meter's mean flow in the bucket, as one aggregation:
+# a reading stands for its meter's reporting interval, so Σ flow × interval ÷
+# bucket length is that sum (no per-meter grouping of 24 h × every meter).
 REALTIME_FLOW = """
-SELECT time, metric, sum(flow) AS value
-FROM (
-  SELECT $__timeGroup(r.ts, $__interval) AS time, s.source AS metric, r.meter_id,
-         avg(r.flow_m3h) AS flow
-  FROM register_readings r
-  JOIN meters m USING (meter_id)
-  JOIN sites s ON s.site_id = m.site_id
-  WHERE $__timeFilter(r.ts) AND r.flow_m3h IS NOT NULL
-  GROUP BY 1, 2, 3
-) per_meter
+SELECT $__timeGroupAlias(r.ts, $__interval), s.source AS metric,
+       sum(r.flow_m3h * m.expected_interval_s) / ($__interval_ms / 1000.0) AS value
+FROM register_readings r
+JOIN meters m USING (meter_id)
+JOIN sites s ON s.site_id = m.site_id
+WHERE $__timeFilter(r.ts) AND r.flow_m3h IS NOT NULL
 GROUP BY 1, 2
 ORDER BY 1
 """

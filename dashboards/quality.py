@@ -26,16 +26,25 @@ COMPLETENESS_TARGET = 0.95  # 宁夏 8: field completeness
 DEVIATION_LIMIT = 0.05  # 宁夏 8 / domain brief: online vs accounted, card vs meter
 CLOCK_LIMIT_S = 300  # monitor's clock_skew default
 
-# Register readings expected per day: every flow and power meter installed that
-# day, 86,400 s ÷ its reporting interval.
+# The days of the range the flow and power meters were installed (whole days),
+# with the register readings they owe per day (86,400 s ÷ reporting interval),
+# summed over meters sharing the same days: a handful of rows to join the days to.
+ACTIVE_METERS = f"""
+  SELECT from_day, to_day, sum(per_day) AS per_day
+  FROM (SELECT 86400.0 / expected_interval_s AS per_day,
+               greatest((installed_at AT TIME ZONE '{ZONE}')::date, {FIRST_DAY}) AS from_day,
+               least(coalesce((removed_at AT TIME ZONE '{ZONE}')::date, {LAST_DAY}),
+                     {LAST_DAY}) AS to_day
+        FROM meters WHERE channel <> 'card') m
+  GROUP BY from_day, to_day
+"""
+
 EXPECTED_READINGS = f"""
-  SELECT day, sum(86400.0 / m.expected_interval_s) AS expected
-  FROM generate_series({FIRST_DAY}, {LAST_DAY}, interval '1 day') AS g(d)
-  CROSS JOIN LATERAL (SELECT g.d::date AS day) days
-  JOIN meters m ON m.channel <> 'card'
-   AND m.installed_at < wb_day_start(days.day + 1)
-   AND (m.removed_at IS NULL OR m.removed_at > wb_day_start(days.day))
-  GROUP BY day
+  SELECT d.day, sum(m.per_day) AS expected
+  FROM ({ACTIVE_METERS}) m
+  JOIN (SELECT {FIRST_DAY} + i AS day FROM generate_series(0, {LAST_DAY} - {FIRST_DAY}) i) d
+    ON d.day BETWEEN m.from_day AND m.to_day
+  GROUP BY d.day
 """
 
 RECEIVED_READINGS = f"""
@@ -54,9 +63,11 @@ ORDER BY 1
 """
 
 COMPLETENESS = f"""
-WITH expected AS ({EXPECTED_READINGS}), received AS ({RECEIVED_READINGS})
+WITH expected AS (
+  SELECT sum(per_day * greatest(to_day - from_day + 1, 0)) AS expected FROM ({ACTIVE_METERS}) m
+), received AS ({RECEIVED_READINGS})
 SELECT least(coalesce((SELECT sum(received) FROM received), 0)
-             / nullif((SELECT sum(expected) FROM expected), 0), 1) AS completeness
+             / nullif((SELECT expected FROM expected), 0), 1) AS completeness
 """
 
 SILENT = """
