@@ -3,11 +3,13 @@
 Inputs are plain: the node's effective budget cells at the evaluation's data
 time, the year's non-conventional factor, its plan profile and alert levels,
 and its total draw (with descendants) in the period by source. Out come one
-snapshot for all sources together and one per source, and, for alerting
+snapshot for all sources together and, where the node has more than one source,
+one per source, and, for alerting
 periods (years and rounds), the observations of the budget rules:
 
-* ``budget_level`` for all sources (``node/<id>``) and per source
-  (``node/<id>/<source>``), with hysteresis from the level already held;
+* ``budget_level`` for all sources (``node/<id>``) and, where the node has more
+  than one source, per source (``node/<id>/<source>``: groundwater within its
+  own budget too), with hysteresis from the level already held;
 * ``budget_pace`` for all sources;
 * ``over_quota`` (宁夏 8.2 a: more than 20 % over quota) for all sources.
 
@@ -23,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from budget.kinds import Source
 from budget.ledger import Allocation
@@ -79,6 +82,7 @@ def _non_conventional(source: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=1024)
 def period_share(profile: PlanProfile, period: StoredPeriod) -> Decimal:
     """The planned share of the year's budget that falls in the period."""
     if period.kind == YEAR:
@@ -104,8 +108,9 @@ def assess(node: NodeBudget, period: StoredPeriod, *, at: datetime,
     drawn_total = sum((v * node.factor if _non_conventional(s) else v for s, v in drawn.items()),
                       ZERO)
     scopes = [(ALL, drawn_total, budget_total)]
-    scopes += [(s, drawn.get(s, ZERO), by_source.get(s, ZERO))
-               for s in sorted(set(by_source) | set(drawn))]
+    sources = sorted(set(by_source) | set(drawn))
+    if len(sources) > 1:  # one source: its figures are the total's, one row says it all
+        scopes += [(s, drawn.get(s, ZERO), by_source.get(s, ZERO)) for s in sources]
     snapshots: list[Snapshot] = []
     observations: list[Observation] = []
     alerting = period.kind in ALERTING_KINDS

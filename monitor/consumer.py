@@ -42,13 +42,13 @@ class Consumer:
         self.on_event = on_event
         self._careful = False  # after a failure: one change row per step
 
-    def step(self, conn: Conn) -> Step | None:
-        """Consume up to ``batch`` change rows; None when the log is empty."""
+    def step(self, conn: Conn, *, upto: int | None = None) -> Step | None:
+        """Consume up to ``batch`` change rows (ids up to ``upto``); None when none is left."""
         claimed: list[int] = []
         try:
             with conn.transaction():
                 changes.lock_rollups(conn)
-                rows = changes.claim(conn, limit=1 if self._careful else self.batch)
+                rows = changes.claim(conn, limit=1 if self._careful else self.batch, upto=upto)
                 if not rows:
                     return None
                 claimed = [r.change_id for r in rows]
@@ -65,10 +65,10 @@ class Consumer:
         self._careful = False
         return done
 
-    def drain(self, conn: Conn, *, max_steps: int = 1_000) -> Step:
+    def drain(self, conn: Conn, *, max_steps: int = 1_000, upto: int | None = None) -> Step:
         total = Step()
         for _ in range(max_steps):
-            step = self.step(conn)
+            step = self.step(conn, upto=upto)
             if step is None:
                 break
             total.changes += step.changes

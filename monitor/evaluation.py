@@ -23,7 +23,13 @@ from monitor.alert_lifecycle import HOLD, Severity
 from monitor.alerting import Applied, Observed, OnEvent, apply
 from monitor.assessment import NodeBudget, Snapshot, assess, node_subject
 from monitor.budget_alerts import DEFAULT_LEVELS, LEVEL_KIND
-from monitor.periods import StoredPeriod, draw_day, last_complete_month, year_period
+from monitor.periods import (
+    ALERTING_KINDS,
+    StoredPeriod,
+    draw_day,
+    last_complete_month,
+    year_period,
+)
 from monitor.repository import budgets as repo
 from monitor.repository import executions
 from monitor.repository.alerts import AlertContext
@@ -130,7 +136,9 @@ def _same_period_observations(conn: Conn, selector: list[int] | None, nodes: lis
 
 
 def evaluate_all(conn: Conn, *, at: datetime, on_event: OnEvent | None = None) -> Evaluated:
-    """Every node, for the periods in progress at ``at`` (the year, its month, a round)."""
+    """Every node, for the alerting periods in progress at ``at`` (the year, a round).
+    Month snapshots are refreshed when their data or budget change (the event path)."""
     today = draw_day(at)
-    periods = [p for p in repo.periods_of_years(conn, years=[today.year]) if p.contains(today)]
+    periods = [p for p in repo.periods_of_years(conn, years=[today.year])
+               if p.contains(today) and p.kind in ALERTING_KINDS]
     return evaluate_budgets(conn, node_ids=None, periods=periods, at=at, on_event=on_event)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from budget.plan_profile import PlanProfile
 from budget.year_ledger import BUDGET_TIMEZONE, year_bounds
@@ -103,6 +104,26 @@ def moment_of_progress(profile: PlanProfile, year: int, share: Decimal) -> datet
     return end
 
 
+@lru_cache(maxsize=1024)
+def _planned(profile: PlanProfile, period: BudgetPeriod) -> tuple[Decimal, Decimal]:
+    year = period.year
+    return (profile.time_progress(year, period.start), profile.time_progress(year, period.end))
+
+
+@lru_cache(maxsize=4096)
+def _share(profile: PlanProfile, period: BudgetPeriod, at: datetime) -> Decimal:
+    """Memoised: a sweep asks the same for every node that shares a profile."""
+    if at <= period.start:
+        return ZERO
+    if at >= period.end:
+        return ONE
+    low, high = _planned(profile, period)
+    if high > low:
+        return (profile.time_progress(period.year, at) - low) / (high - low)
+    span = (period.end - period.start).total_seconds()
+    return Decimal((at - period.start).total_seconds()) / Decimal(span)
+
+
 @dataclass(frozen=True, slots=True)
 class _PeriodClock:
     """Maps a moment to its share of the period's plan (0..1), and back."""
@@ -112,20 +133,10 @@ class _PeriodClock:
 
     @property
     def _planned(self) -> tuple[Decimal, Decimal]:
-        year = self.period.year
-        return (self.profile.time_progress(year, self.period.start),
-                self.profile.time_progress(year, self.period.end))
+        return _planned(self.profile, self.period)
 
     def share(self, at: datetime) -> Decimal:
-        if at <= self.period.start:
-            return ZERO
-        if at >= self.period.end:
-            return ONE
-        low, high = self._planned
-        if high > low:
-            return (self.profile.time_progress(self.period.year, at) - low) / (high - low)
-        span = (self.period.end - self.period.start).total_seconds()
-        return Decimal((at - self.period.start).total_seconds()) / Decimal(span)
+        return _share(self.profile, self.period, at)
 
     def moment(self, share: Decimal) -> datetime:
         low, high = self._planned

@@ -100,7 +100,8 @@ def webhook_message(note: AlertNote, key: str, title: str, body: str) -> dict[st
     return {"idempotency_key": key, "alert_id": note.alert_id, "event_id": note.event_id,
             "event": note.event, "kind": note.kind, "severity": note.severity,
             "status": note.status, "subject": note.subject, "subject_name": note.subject_name,
-            "period": note.period, "at": note.at.isoformat(), "by": note.by,
+            "period": note.period, "at": note.at.astimezone(BUDGET_TIMEZONE).isoformat(),
+            "by": note.by,
             "detail": note.detail, "title": title, "text": body}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from budget.year_ledger import BUDGET_TIMEZONE
 from monitor.execution import BudgetPeriod
@@ -28,8 +29,7 @@ class StoredPeriod:
 
     @property
     def budget_period(self) -> BudgetPeriod:
-        return BudgetPeriod(self.label, day_start(self.first_day),
-                            day_start(self.last_day + timedelta(days=1)))
+        return _span(self)
 
     @property
     def year(self) -> int:
@@ -37,6 +37,12 @@ class StoredPeriod:
 
     def contains(self, day: date) -> bool:
         return self.first_day <= day <= self.last_day
+
+
+@lru_cache(maxsize=1024)
+def _span(period: StoredPeriod) -> BudgetPeriod:
+    return BudgetPeriod(period.label, day_start(period.first_day),
+                        day_start(period.last_day + timedelta(days=1)))
 
 
 def day_start(day: date) -> datetime:

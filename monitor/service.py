@@ -33,7 +33,7 @@ from monitor.channels.mqtt import MqttChannel, MqttPublisher
 from monitor.channels.webhooks import DingTalkChannel, WebhookChannel, WeComChannel
 from monitor.consumer import Consumer
 from monitor.enforcement import EnforcementPolicy, Enforcer, send_commands
-from monitor.sender import Sender
+from monitor.sender import Sender, SenderConfig
 from monitor.sweep import sweep
 from waterbudget.settings import Settings
 
@@ -44,7 +44,7 @@ RETRY_MAX_S = 30.0
 
 
 class MonitorService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, sender_config: SenderConfig | None = None) -> None:
         self.url = settings.database_url
         self.sweep_minutes = settings.monitor_sweep_minutes
         self.enforcer = Enforcer(EnforcementPolicy(settings.monitor_enforcement,
@@ -61,7 +61,7 @@ class MonitorService:
                                              starttls=settings.smtp_starttls)
         if self.publisher is not None:
             channels["mqtt"] = MqttChannel(self.publisher, settings.monitor_notify_prefix)
-        self.sender = Sender(channels)
+        self.sender = Sender(channels, sender_config or SenderConfig())
         self.events: list[Applied] = []  # the latest transitions, for the demo's summary
         self.swept = threading.Event()
 

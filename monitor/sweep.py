@@ -3,9 +3,9 @@
 Time passing alone changes things no new data announces: time progress and
 projections move, a meter falls silent, a period ends. The sweep, at the data
 clock: closes live alerts whose period has ended (rollover), re-evaluates
-every node for the periods in progress, checks every register meter for
-silence, and recomputes over-quota charges. The change log is drained first,
-so the sweep sees everything committed.
+every node for the year and rounds in progress (months follow their data),
+checks every register meter for silence, and recomputes over-quota charges.
+The change rows committed before the sweep are consumed first, so it sees them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from monitor.consumer import Consumer
 from monitor.evaluation import evaluate_all
 from monitor.execution import BudgetPeriod
 from monitor.quality_evaluation import evaluate_silence
-from monitor.repository import budgets
+from monitor.repository import budgets, changes
 from monitor.repository.alerts import AlertContext
 
 
@@ -46,7 +46,10 @@ def close_ended_periods(conn: Conn, *, at: datetime, on_event: OnEvent | None = 
 
 
 def sweep(conn: Conn, *, consumer: Consumer, on_event: OnEvent | None = None) -> Swept:
-    consumer.drain(conn)
+    with conn.transaction():
+        pending = changes.newest(conn)
+    if pending is not None:  # what was committed before the sweep; later rows are the
+        consumer.drain(conn, upto=pending)  # event loop's (a busy log never ends)
     done = Swept()
     with conn.transaction():
         at = budgets.data_clock(conn)

@@ -20,6 +20,8 @@ from ingest.registry import load_registry_file
 from ingest.registry_repository import save_registry
 from ingest.service import run_ingest
 from ingest.simulator import SimConfig, build_registry, simulate_messages, write_registry_yaml
+from monitor.demo import print_alerts, seed_budgets
+from monitor.service import MonitorService
 from store.migrate import migrate
 from waterbudget.embedded import Embedded, start_broker, start_postgres
 from waterbudget.settings import Settings
@@ -62,12 +64,18 @@ def _run(settings: Settings, *, sites: int, days: int, speedup: float,
     config = SimConfig(n_sites=sites, seed=2024, start=start, duration=timedelta(days=days))
     registry_file = Path(tempfile.mkdtemp(prefix="waterbudget-demo-")) / "registry.yaml"
     write_registry_yaml(build_registry(config), registry_file)
+    loaded = load_registry_file(registry_file, settings.zone)
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        summary = save_registry(conn, load_registry_file(registry_file, settings.zone))
+        summary = save_registry(conn, loaded)
     print(f"registry: {summary.sites} sites, {summary.meters} meters ({registry_file})")
+    towns = seed_budgets(settings.database_url, loaded, start=start)
+    print(f"budgets: {towns} townships with small budgets, so the replay raises alerts")
     stop = threading.Event()
     ingest = threading.Thread(target=run_ingest, args=(settings, stop), name="ingest")
     ingest.start()
+    monitor = threading.Thread(target=MonitorService(settings).run, args=(stop,),
+                               name="monitor")
+    monitor.start()
     publisher = threading.Thread(target=_simulate, args=(settings.mqtt_url, config, speedup, stop),
                                  name="simulator", daemon=True)
     publisher.start()
@@ -84,6 +92,7 @@ def _run(settings: Settings, *, sites: int, days: int, speedup: float,
     finally:
         stop.set()
         ingest.join(30)
+        monitor.join(30)
     _print_summary(settings.database_url)
 
 
@@ -109,3 +118,4 @@ def _print_summary(url: str) -> None:
     for township, method, intervals, m3, quarantined in rows:
         print(f"  {township:<8} {method:<10} {intervals:>6} intervals {m3:>12} m³"
               f"  quarantined {quarantined}")
+    print_alerts(url)

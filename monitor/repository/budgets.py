@@ -51,9 +51,10 @@ def node_ids(conn: Conn) -> list[int]:
 
 def draws(conn: Conn, *, node_ids: Collection[int] | None, periods: Collection[str]
           ) -> dict[tuple[int, str], dict[str, Decimal]]:
-    """Total draw (with descendants) per node and period, by source; None: every node."""
+    """Total draw (with descendants) per node and period, by source, to the litre (the
+    budget's resolution, budget/units.py); None: every node."""
     rows = conn.execute(
-        "SELECT node_id, period, source, sum(total_m3) FROM monitor_node_period "
+        "SELECT node_id, period, source, round(sum(total_m3), 3) FROM monitor_node_period "
         "WHERE period = ANY(%s) AND (%s::bigint[] IS NULL OR node_id = ANY(%s)) "
         "GROUP BY 1, 2, 3",
         (sorted(periods), None if node_ids is None else sorted(node_ids),
@@ -104,7 +105,7 @@ def same_month_history(conn: Conn, *, node_ids: Collection[int] | None, year: in
     """Total draw of the same month in each of the past years that has any, per node."""
     labels = [f"{year - k}-{month:02d}" for k in range(1, years_back + 1)]
     rows = conn.execute(
-        "SELECT node_id, period, sum(total_m3) FROM monitor_node_period "
+        "SELECT node_id, period, round(sum(total_m3), 3) FROM monitor_node_period "
         "WHERE period = ANY(%s) AND (%s::bigint[] IS NULL OR node_id = ANY(%s)) GROUP BY 1, 2",
         (labels, None if node_ids is None else sorted(node_ids),
          None if node_ids is None else sorted(node_ids))).fetchall()

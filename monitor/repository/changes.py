@@ -17,13 +17,15 @@ def lock_rollups(conn: Conn) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
 
 
-def claim(conn: Conn, *, limit: int) -> list[ChangeRow]:
-    """Delete and return the oldest change rows; gone for good only if the caller commits."""
+def claim(conn: Conn, *, limit: int, upto: int | None = None) -> list[ChangeRow]:
+    """Delete and return the oldest change rows (up to id ``upto``); gone for good only if
+    the caller commits."""
     rows = conn.execute(
         "DELETE FROM monitor_changes WHERE change_id IN (SELECT change_id FROM monitor_changes "
-        "WHERE attempts < %s ORDER BY change_id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        "WHERE attempts < %s AND (%s::bigint IS NULL OR change_id <= %s) ORDER BY change_id "
+        "LIMIT %s FOR UPDATE SKIP LOCKED) "
         "RETURNING change_id, kind, site_ids, ts_from, ts_to, node_ids, years",
-        (MAX_ATTEMPTS, limit)).fetchall()
+        (MAX_ATTEMPTS, upto, upto, limit)).fetchall()
     return [ChangeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
             for r in sorted(rows, key=lambda r: int(r[0]))]
 
@@ -32,6 +34,11 @@ def record_failure(conn: Conn, *, change_ids: list[int], error: str) -> None:
     """After a failed attempt (its transaction rolled back): count it, keep the reason."""
     conn.execute("UPDATE monitor_changes SET attempts = attempts + 1, last_error = %s "
                  "WHERE change_id = ANY(%s)", (error[:2000], change_ids))
+
+
+def newest(conn: Conn) -> int | None:
+    row = conn.execute("SELECT max(change_id) FROM monitor_changes").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def pending(conn: Conn) -> int:

@@ -26,17 +26,28 @@ def _row(s: Snapshot) -> tuple[Any, ...]:
 
 
 def save(conn: Conn, snapshots: Sequence[Snapshot]) -> None:
-    """Upsert the snapshots; a later data time never loses to an earlier one."""
+    """Upsert the snapshots; a later data time never loses to an earlier one.
+
+    Binary COPY into a staging table, then one upsert in key order (a sweep writes
+    every node's snapshots at once; array parameters of Decimals are slow to send)."""
     if not snapshots:
         return
-    rows = sorted((_row(s) for s in snapshots), key=lambda r: (r[0], r[1], r[2], r[3]))
-    arrays = [list(column) for column in zip(*rows, strict=True)]
-    casts = ", ".join(f"%s::{t}[]" for t in TYPES)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS monitor_executions_staging "
+                 "(LIKE monitor_executions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    names = ", ".join(COLUMNS)
+    with conn.cursor() as cur, cur.copy(
+            f"COPY monitor_executions_staging ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(TYPES))
+        for snapshot in snapshots:
+            copy.write_row(_row(snapshot))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[4:])
     conn.execute(
-        f"INSERT INTO monitor_executions ({', '.join(COLUMNS)}) SELECT * FROM unnest({casts}) "
+        f"INSERT INTO monitor_executions ({names}) SELECT DISTINCT ON (node_id, period, source, "
+        f"sector) {names} FROM monitor_executions_staging "
+        "ORDER BY node_id, period, source, sector, at DESC "
         f"ON CONFLICT (node_id, period, source, sector) DO UPDATE SET {updates}, "
-        "evaluated_at = now() WHERE monitor_executions.at <= EXCLUDED.at", arrays)
+        "evaluated_at = now() WHERE monitor_executions.at <= EXCLUDED.at")
+    conn.execute("TRUNCATE monitor_executions_staging")
 
 
 def for_node(conn: Conn, *, node_id: int, periods: Sequence[str] | None = None

@@ -157,8 +157,8 @@ def _refresh_meter_days(conn: Conn, ranges: tuple[list[str], list[date], list[da
         "GROUP BY c.meter_id, 2, c.site_id, m.channel", ranges)
     conn.execute(
         "UPDATE monitor_meter_day d SET truth_m3 = t.m3 FROM ("
-        f" SELECT c.meter_id, wb_draw_day(c.ts_end) AS day, sum(c.volume_m3::numeric) AS m3"
-        f" FROM {RANGES} JOIN site_consumption c {window} WHERE c.status = 'counted'"
+        " SELECT c.meter_id, wb_draw_day(c.ts_end) AS day, sum(c.volume_m3::numeric) AS m3"
+        " FROM monitor_site_truth(%s, %s, %s) c WHERE c.status = 'counted'"
         " GROUP BY 1, 2) t WHERE d.meter_id = t.meter_id AND d.day = t.day", ranges)
     conn.execute(
         "UPDATE monitor_meter_day d SET readings = x.n, max_flow_m3h = x.flow, "

@@ -63,6 +63,17 @@ def rebuilt(conn) -> dict[tuple[int, object, str, str], Decimal]:
     return {(r[0], r[1], r[2], r[3]): r[4] for r in rows if r[4] != 0}
 
 
+def truth_agrees(conn) -> bool:
+    """monitor_site_truth answers exactly what the site_consumption view answers."""
+    query = ("SELECT meter_id, ts_end, session_id, volume_m3 FROM {} ORDER BY 1, 2, 3")
+    view = conn.execute(query.format("site_consumption")).fetchall()
+    function = conn.execute(query.format(
+        "monitor_site_truth(ARRAY(SELECT site_id FROM sites ORDER BY 1), "
+        "ARRAY(SELECT DATE '2000-01-01' FROM sites ORDER BY site_id), "
+        "ARRAY(SELECT DATE '2100-12-31' FROM sites ORDER BY site_id))")).fetchall()
+    return view == function and len(view) > 0
+
+
 def maintained(conn) -> dict[tuple[int, object, str, str], Decimal]:
     rows = conn.execute("SELECT node_id, day, source, sector, total_m3 FROM monitor_node_day "
                         "WHERE total_m3 <> 0").fetchall()
@@ -85,6 +96,7 @@ def test_the_flow_meter_says_how_much_and_the_cards_say_who(conn) -> None:
     assert totals(conn) == {r.district: D(100), r.village: D(100), r.h1: D(60), r.h2: D(20)}
     assert scalar(conn, "SELECT sum(counted_m3) FROM monitor_meter_day") == 150  # both channels
     assert maintained(conn) == rebuilt(conn)
+    assert truth_agrees(conn)
 
 
 def test_a_card_controller_without_flow_meter_is_the_truth(conn) -> None:
@@ -122,6 +134,7 @@ def test_late_and_backfilled_readings_re_evaluate_the_days_they_touch(conn) -> N
     send(conn, "W1", "flow", flow(at(6), 60), flow(at(12), 5), flow(at(18), 65))
     drain(conn)
     assert maintained(conn) == rebuilt(conn)
+    assert truth_agrees(conn)
     day_one = scalar(conn, "SELECT total_m3 FROM monitor_node_day WHERE node_id = %s "
                            "AND day = %s", (r.h1, T0.date()))
     counted = scalar(conn, "SELECT sum(volume_m3::numeric) FROM site_consumption "
@@ -144,6 +157,7 @@ def test_a_new_coefficient_restates_the_roll_ups(conn) -> None:
     drain(conn)
     assert totals(conn)[r.h2] == 150
     assert maintained(conn) == rebuilt(conn)
+    assert truth_agrees(conn)
 
 
 def test_re_attaching_a_site_moves_its_whole_history(conn) -> None:
@@ -159,6 +173,7 @@ def test_re_attaching_a_site_moves_its_whole_history(conn) -> None:
     assert totals(conn)[r.h2] == 100
     assert totals(conn)[r.village] == 100
     assert maintained(conn) == rebuilt(conn)
+    assert truth_agrees(conn)
 
 
 def test_a_back_dated_meter_replacement_keeps_the_roll_ups_exact(conn) -> None:
@@ -173,6 +188,7 @@ def test_a_back_dated_meter_replacement_keeps_the_roll_ups_exact(conn) -> None:
     drain(conn)
     assert totals(conn)[r.village] == 50 + 40 + 30 + 50  # 0→50→90 | 0→30→80
     assert maintained(conn) == rebuilt(conn)
+    assert truth_agrees(conn)
 
 
 def test_the_trade_surplus_counts_a_doubly_metered_site_once(conn) -> None:
