@@ -24,6 +24,7 @@ from dashboards.panels import (
     M3,
     RATE,
     SOURCE_LABELS,
+    SOURCE_TOTAL_LABELS,
     Column,
     Size,
     stat_panel,
@@ -58,10 +59,11 @@ ORDER BY rank, __value
 """
 
 BY_SOURCE = f"""
-SELECT e.source, e.budget_m3, e.drawn_m3, e.remaining_m3, e.execution_rate AS rate,
+SELECT CASE e.source WHEN '' THEN 'all' ELSE e.source END AS source, e.budget_m3,
+       e.drawn_m3, e.remaining_m3, e.execution_rate AS rate,
        e.time_progress AS progress, e.projected_m3, e.exhaustion_at, e.level
 FROM monitor_executions e
-WHERE e.node_id = {FOCUS} AND e.period = {YEAR} AND e.source <> '' AND e.sector = ''
+WHERE e.node_id = {FOCUS} AND e.period = {YEAR} AND e.sector = ''
 ORDER BY e.source
 """
 
@@ -157,7 +159,7 @@ def build() -> Dashboard:
         .with_panel(table_panel(
             "分水源执行", "Execution by source: budget, drawn, remaining, rate, time progress, "
             "projection, projected exhaustion", BY_SOURCE,
-            [Column("source", "水源", mapping=SOURCE_LABELS),
+            [Column("source", "水源", mapping=SOURCE_TOTAL_LABELS),
              Column("budget_m3", "预算", unit=M3), Column("drawn_m3", "取水", unit=M3),
              Column("remaining_m3", "剩余", unit=M3), Column("rate", "执行率", unit=RATE),
              Column("progress", "时间进度", unit=RATE),

@@ -16,6 +16,7 @@ from dashboards.panels import (
     M3_PER_H,
     RATE,
     SOURCE_LABELS,
+    SOURCE_TOTAL_LABELS,
     WAN_M3,
     Column,
     Size,
@@ -62,12 +63,13 @@ ORDER BY n.code
 """
 
 TOWNSHIP_BY_SOURCE = f"""
-SELECT n.name AS township, e.source, e.budget_m3 / 10000 AS budget,
+SELECT n.name AS township, CASE e.source WHEN '' THEN 'all' ELSE e.source END AS source,
+       e.budget_m3 / 10000 AS budget,
        e.drawn_m3 / 10000 AS drawn, e.execution_rate AS rate, e.time_progress AS progress,
        e.projected_m3 / 10000 AS projected, e.exhaustion_at, e.level
 FROM monitor_executions e
 JOIN budget_nodes n USING (node_id)
-WHERE n.parent_id = {DISTRICT} AND e.period = {YEAR} AND e.source <> '' AND e.sector = ''
+WHERE n.parent_id = {DISTRICT} AND e.period = {YEAR} AND e.sector = ''
 ORDER BY n.code, e.source
 """
 
@@ -173,7 +175,7 @@ def build() -> Dashboard:
             "乡镇分水源执行", "Execution by township and source: budget, drawn, rate, time "
             "progress, projection and projected exhaustion", TOWNSHIP_BY_SOURCE,
             [Column("township", "乡镇/灌区"),
-             Column("source", "水源", mapping=SOURCE_LABELS),
+             Column("source", "水源", mapping=SOURCE_TOTAL_LABELS),
              Column("budget", "预算(万m³)", unit=WAN_M3),
              Column("drawn", "取水(万m³)", unit=WAN_M3), rates,
              Column("progress", "时间进度", unit=RATE),

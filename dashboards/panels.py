@@ -60,6 +60,9 @@ COUNT = "short"
 
 # Registry sources are free text; the budget's are Ningxia 4.3.1 kinds.
 SOURCE_LABELS = {source.value: source.label for source in Source} | {"surface": "地表水"}
+# Execution rows: 'all' is the node's all-sources row (the only one of a
+# single-source node, docs/monitor-schema.md).
+SOURCE_TOTAL_LABELS = {"all": "全部水源", **SOURCE_LABELS}
 METHOD_LABELS = {"measured": "计量", "card": "IC卡", "converted": "以电折水",
                  "estimated": "估算", "computed": "推算"}
 KIND_LABELS = {"well": "机井", "canal_gate": "渠道闸口", "pump_station": "泵站"}

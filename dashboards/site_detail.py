@@ -30,7 +30,8 @@ QUALITY_LABELS = {"impossible_delta": "超出额定能力", "negative_delta": "�
 CHANNEL_LABELS = {"flow": "流量计", "power": "电表(以电折水)", "card": "IC卡控制器"}
 
 # The site's meters as an array parameter, so the readings' (meter_id, ts) key
-# is used instead of scanning the range for every meter.
+# is used instead of scanning the range for every meter (also through the
+# consumption view, whose register intervals live on register_readings).
 SITE_METERS = "ANY(ARRAY(SELECT meter_id FROM meters WHERE site_id = '$site'))"
 SITE_DEVICES = "ANY(ARRAY(SELECT device_id FROM meters WHERE site_id = '$site'))"
 
@@ -73,26 +74,26 @@ GROUP BY 1, 2
 ORDER BY 1
 """
 
-USE_BY_METHOD = """
+USE_BY_METHOD = f"""
 SELECT $__timeGroupAlias(c.ts_end, $__interval), c.method AS metric,
        sum(c.volume_m3) AS value
 FROM consumption c
-WHERE c.site_id = '$site' AND $__timeFilter(c.ts_end)
+WHERE c.meter_id = {SITE_METERS} AND $__timeFilter(c.ts_end)
 GROUP BY 1, 2
 ORDER BY 1
 """
 
-RECONCILIATION = """
+RECONCILIATION = f"""
 WITH per_method AS (
   SELECT c.method, sum(c.volume_m3) AS volume_m3,
          count(*) FILTER (WHERE c.status = 'counted') AS counted,
          count(*) FILTER (WHERE c.status = 'quarantined') AS quarantined
   FROM consumption c
-  WHERE c.site_id = '$site' AND $__timeFilter(c.ts_end)
+  WHERE c.meter_id = {SITE_METERS} AND $__timeFilter(c.ts_end)
   GROUP BY c.method
 ), truth AS (
   SELECT sum(volume_m3) AS volume_m3 FROM site_consumption
-  WHERE site_id = '$site' AND $__timeFilter(ts_end)
+  WHERE meter_id = {SITE_METERS} AND $__timeFilter(ts_end)
 )
 SELECT p.method, p.volume_m3, p.counted, p.quarantined,
        CASE WHEN t.volume_m3 > 0 THEN p.volume_m3 / t.volume_m3 - 1 END AS deviation
@@ -100,10 +101,10 @@ FROM per_method p CROSS JOIN truth t
 ORDER BY p.method
 """
 
-QUALITY_FLAGS = """
+QUALITY_FLAGS = f"""
 SELECT q.ts_start, q.ts_end, q.meter_id, q.kind, q.register_delta
 FROM quality_events q
-WHERE q.site_id = '$site' AND $__timeFilter(q.ts_end)
+WHERE q.meter_id = {SITE_METERS} AND $__timeFilter(q.ts_end)
 ORDER BY q.ts_end DESC
 LIMIT 500
 """
