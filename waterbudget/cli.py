@@ -250,6 +250,57 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_dashboards_build(args: argparse.Namespace, settings: Settings) -> int:
+    from dashboards.generate import PROVISIONING, stale_files, write_provisioning
+
+    if args.check:
+        stale = stale_files()
+        for line in stale:
+            print(f"stale: {line}")
+        print("up to date" if not stale else "run `waterbudget dashboards build`")
+        return 1 if stale else 0
+    for path in write_provisioning():
+        print(f"wrote {path.relative_to(PROVISIONING.parent.parent)}")
+    return 0
+
+
+def _datasource_timescaledb(settings: Settings, database_url: str) -> bool:
+    """The data source's TimescaleDB option ($__timeGroup as time_bucket)."""
+    if settings.timescaledb != "auto":
+        return settings.timescaledb == "on"
+    from store.database import timescaledb_enabled
+
+    try:
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            return timescaledb_enabled(conn)
+    except psycopg.OperationalError:
+        return True  # not reachable from here (e.g. a compose-internal host name)
+
+
+def cmd_dashboards_push(args: argparse.Namespace, settings: Settings) -> int:
+    from dashboards.catalog import rendered
+    from dashboards.datasource import DatabaseConnection
+    from dashboards.publisher import PushError, connect, push
+
+    url = args.grafana_url or settings.grafana_url
+    database_url = settings.grafana_database_url or settings.database_url
+    if not url or not database_url:
+        raise SystemExit("set WATERBUDGET_GRAFANA_URL (or --grafana-url) and "
+                         "WATERBUDGET_GRAFANA_DATABASE_URL or WATERBUDGET_DATABASE_URL")
+    try:
+        api = connect(url, token=settings.grafana_token)
+        result = push(api, connection=DatabaseConnection.from_url(database_url),
+                      timescaledb=_datasource_timescaledb(settings, database_url),
+                      dashboards=rendered())
+    except PushError as exc:
+        print(f"waterbudget dashboards push: {exc}", file=sys.stderr)
+        return 2
+    print(f"data source {result.datasource}, folder {result.folder}")
+    for uid, version in result.dashboards:
+        print(f"dashboard {uid}: version {version}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waterbudget", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -335,6 +386,16 @@ def build_parser() -> argparse.ArgumentParser:
     sched = sub.add_parser("scheduler", help="run the features' scheduled jobs (APScheduler)")
     sched.add_argument("--run", metavar="JOB", help="run one job now and exit")
     sched.set_defaults(handler=cmd_scheduler)
+    boards = sub.add_parser("dashboards", help="Grafana dashboards (docs/dashboards.md)"
+                            ).add_subparsers(dest="action", required=True)
+    build = boards.add_parser("build", help="write the provisioning files and dashboard JSON")
+    build.add_argument("--check", action="store_true",
+                       help="only report files that differ from what the builders produce")
+    build.set_defaults(handler=cmd_dashboards_build)
+    publish = boards.add_parser("push", help="create or update data source, folder and "
+                                "dashboards on a running Grafana")
+    publish.add_argument("--grafana-url", help="default: WATERBUDGET_GRAFANA_URL")
+    publish.set_defaults(handler=cmd_dashboards_push)
 
     letters = sub.add_parser("deadletters", help="the latest rejected input with reasons")
     letters.add_argument("--limit", type=int, default=20)

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     ingest_batch_bytes: int = Field(1_000_000, ge=1_000)  # payload bytes per transaction
     ingest_max_future_s: int = Field(600, ge=0)
     metrics_port: int = Field(0, ge=0, le=65_535)  # 0: no metrics endpoint
+    # `waterbudget dashboards push`: the Grafana to push to (user:password@ allowed in
+    # the URL, or a service-account token), and the database as Grafana reaches it
+    # (default: database_url).
+    grafana_url: str = ""
+    grafana_token: str = ""
+    grafana_database_url: str = ""
     # monitor (docs/monitor.md)
     monitor_sweep_minutes: float = Field(10.0, gt=0)
     monitor_enforcement: bool = False  # shut-off commands on overrun (off by default)
