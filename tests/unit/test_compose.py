@@ -18,10 +18,11 @@ def services() -> dict[str, Any]:
 
 
 def test_every_part_of_the_stack_is_a_service(services):
-    assert set(services) == {"timescaledb", "mosquitto", "grafana", "migrate", "ingest", "api"}
+    assert set(services) == {"timescaledb", "mosquitto", "grafana", "migrate", "ingest", "api",
+                             "szy206", "monitor", "scheduler"}
     assert services["timescaledb"]["image"] == "timescale/timescaledb:latest-pg15"
     assert services["mosquitto"]["image"] == "eclipse-mosquitto:2"
-    assert services["grafana"]["image"] == "grafana/grafana-oss"
+    assert services["grafana"]["image"].startswith("grafana/grafana-oss:11.")
     assert "./deploy/mosquitto:/mosquitto/config" in services["mosquitto"]["volumes"]
     assert any(v.startswith("./dashboards/provisioning:/etc/grafana/provisioning")
                for v in services["grafana"]["volumes"])
@@ -33,6 +34,9 @@ def test_every_part_of_the_stack_is_a_service(services):
     ("grafana", "/api/health"),
     ("api", "/healthz"),
     ("ingest", "/metrics"),
+    ("szy206", "/metrics"),
+    ("monitor", "monitor.health"),
+    ("scheduler", "psycopg.connect"),
 ])
 def test_long_running_services_have_health_checks(services, service, probe):
     check = services[service]["healthcheck"]
@@ -42,7 +46,9 @@ def test_long_running_services_have_health_checks(services, service, probe):
 
 
 def test_project_services_run_the_waterbudget_command_with_their_settings(services):
-    for name, subcommand in (("migrate", "migrate"), ("ingest", "ingest"), ("api", "api")):
+    for name, subcommand in (("migrate", "migrate"), ("ingest", "ingest"), ("api", "api"),
+                             ("szy206", "szy206-listen"), ("monitor", "monitor"),
+                             ("scheduler", "scheduler")):
         service = services[name]
         assert service["build"] == "."
         assert service["command"][0] == subcommand
@@ -51,7 +57,7 @@ def test_project_services_run_the_waterbudget_command_with_their_settings(servic
         assert "@mosquitto:1883" in service["environment"]["WATERBUDGET_MQTT_URL"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["timescaledb"]["condition"] == "service_healthy"
-    for name in ("ingest", "api"):
+    for name in ("ingest", "api", "szy206", "monitor", "scheduler"):
         assert services[name]["depends_on"]["migrate"]["condition"] == \
                "service_completed_successfully"
     assert "8000:8000" in services["api"]["ports"]
