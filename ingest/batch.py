@@ -102,8 +102,7 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
                                                  known.detail))
             continue
         topic, zone = known
-        if message.payload[:1] == b"[" and _as_run(topic, message.payload, registry, now,
-                                                   max_future, batch.runs):
+        if _plain_registers(topic, message.payload, registry, now, max_future, batch):
             continue
         parsed = parse_message(topic, message.payload, tz=zone, now=now, max_future=max_future)
         for rejection, raw in parsed.rejections:
@@ -130,19 +129,29 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
     return batch
 
 
-def _as_run(topic: Topic, payload: bytes, registry: Registry, now: datetime,
-            max_future: timedelta, into: list[RegisterRun]) -> bool:
-    """A long, plainly valid register array of one meter: added as columns, True."""
+def _plain_registers(topic: Topic, payload: bytes, registry: Registry, now: datetime,
+                     max_future: timedelta, batch: IngestBatch) -> bool:
+    """A plainly valid register payload of one meter (the usual message): added, True.
+
+    Long ones as columns (``RegisterRun``), short ones as readings; anything else
+    (a bad element, readings across a meter replacement) is left to the general
+    path, which decides and says why.
+    """
     if topic.channel is not Channel.FLOW and topic.channel is not Channel.POWER:
         return False
     columns = register_columns(topic, payload, now, max_future)
-    if columns is None or len(columns.micros) < RUN_MIN:
+    if columns is None:
         return False
-    first, last = as_time(min(columns.micros)), as_time(max(columns.micros))
-    meter = registry.meter_for(topic.device_id, topic.channel.value, first)
-    if meter is None or not meter.active_at(last):
+    micros = columns.micros
+    first, last = (micros[0], micros[0]) if len(micros) == 1 else (min(micros), max(micros))
+    meter = registry.meter_for(topic.device_id, topic.channel.value, as_time(first))
+    if meter is None or (last != first and not meter.active_at(as_time(last))):
         return False
-    into.append(make_run(meter, columns.micros, columns.values, columns.flows))
+    if len(micros) >= RUN_MIN:
+        batch.runs.append(make_run(meter, micros, columns.values, columns.flows))
+    else:
+        batch.registers += [MeterReading(meter, as_time(us), value, flow) for us, value, flow
+                            in zip(micros, columns.values, columns.flows, strict=True)]
     return True
 
 
