@@ -61,14 +61,36 @@ def seed_district(conn: budget_repo.Conn) -> dict[str, int]:
     return ids
 
 
+# A register interval lives on the reading it ends at (migration 100): these
+# helpers write the reading with its interval's figures, or add the figures
+# to a reading already there.
+UPSERT_INTERVAL = (
+    "ON CONFLICT (meter_id, ts) DO UPDATE SET ts_start = EXCLUDED.ts_start, "
+    "site_id = EXCLUDED.site_id, method = EXCLUDED.method, status = EXCLUDED.status, "
+    "register_delta = EXCLUDED.register_delta, volume_m3 = EXCLUDED.volume_m3")
+
+
 def daily_use(conn: budget_repo.Conn, *, meter: str, site: str, first: datetime,
               days: int, m3: float, method: str = "measured") -> None:
     """One counted interval per day ending at midnight (it counts on the day before)."""
     conn.execute(
-        "INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, status, volume_m3) "
-        "SELECT %s, t + interval '1 day', t, %s, %s, 'counted', %s "
-        "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 day') t",
-        (meter, site, method, m3, first, first + timedelta(days=days - 1)))
+        "INSERT INTO register_readings (meter_id, ts, value, ts_start, site_id, method, status, "
+        "register_delta, volume_m3) "
+        "SELECT %(m)s, t + interval '1 day', %(v)s * row_number() OVER (ORDER BY t), t, %(s)s, "
+        "%(method)s, 'counted', %(v)s, %(v)s "
+        "FROM generate_series(%(a)s::timestamptz, %(b)s::timestamptz, interval '1 day') t "
+        + UPSERT_INTERVAL,
+        {"m": meter, "s": site, "method": method, "v": m3, "a": first,
+         "b": first + timedelta(days=days - 1)})
+
+
+def one_interval(conn: budget_repo.Conn, *, meter: str, site: str, start: datetime,
+                 end: datetime, m3: float) -> None:
+    """A measured interval from ``start`` to ``end`` (a late reading, say)."""
+    conn.execute(
+        "INSERT INTO register_readings (meter_id, ts, value, ts_start, site_id, method, status, "
+        "register_delta, volume_m3) VALUES (%s, %s, 0, %s, %s, 'measured', 'counted', %s, %s) "
+        + UPSERT_INTERVAL, (meter, end, start, site, m3, m3))
 
 
 def card_session(conn: budget_repo.Conn, *, session: str, card: str, start: datetime,
@@ -88,7 +110,8 @@ def hourly_readings(conn: budget_repo.Conn, *, meter: str, first: datetime, hour
     conn.execute(
         "INSERT INTO register_readings (meter_id, ts, value) "
         "SELECT %s, t, extract(epoch FROM t - %s::timestamptz) / 3600 "
-        "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour') t",
+        "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour') t "
+        "ON CONFLICT (meter_id, ts) DO NOTHING",  # a reading daily_use wrote stays
         (meter, first, first, first + timedelta(hours=hours - 1)))
 
 

@@ -25,6 +25,7 @@ from tests.integration.report_support import (
     card_session,
     daily_use,
     hourly_readings,
+    one_interval,
     roll_up,
     seed_district,
 )
@@ -81,9 +82,8 @@ def test_backfill_after_issue_gives_a_revision_that_says_what_changed(database_u
         first = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
                               built_at=NOW, by="test")
         # a meter's buffered readings for 30 June arrive in July: 250 m³ more
-        conn.execute("INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, "
-                     "status, volume_m3) VALUES ('W1-F', %s, %s, 'W1', 'measured', 'counted', "
-                     "250)", (at(6, 30, 12), at(6, 30, 11)))
+        one_interval(conn, meter="W1-F", site="W1", start=at(6, 30, 11), end=at(6, 30, 12),
+                     m3=250)
         roll_up(conn)
         second = service.issue(conn, kind="monthly", node_id=district["XM"], period="2024-06",
                                built_at=NOW + timedelta(days=3), by="test")
@@ -250,9 +250,8 @@ def test_scheduled_jobs_are_registered_and_refresh_revises(database_url, distric
     with psycopg.connect(database_url) as conn:
         service.issue(conn, kind="monthly", node_id=district["DM"], period="2024-06",
                       built_at=NOW, by="test", as_of=at(6, 20))
-        conn.execute("INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, "
-                     "status, volume_m3) VALUES ('W2-F', %s, %s, 'W2', 'measured', 'counted', "
-                     "99)", (at(6, 15, 12), at(6, 15, 11)))
+        one_interval(conn, meter="W2-F", site="W2", start=at(6, 15, 11), end=at(6, 15, 12),
+                     m3=99)
         roll_up(conn)
     run_job("reports.refresh", Settings(database_url=database_url), now=NOW)
     with psycopg.connect(database_url) as conn:
