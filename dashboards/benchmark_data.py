@@ -122,7 +122,7 @@ def write_budget(conn: psycopg.Connection[Any], plan: Plan) -> None:
         FROM per_node WHERE m3 > 0""", {"year": plan.year, "start": plan.start})
 
 
-BULK_TABLES = ("register_readings", "consumption", "card_sessions")
+BULK_TABLES = ("register_readings", "consumption_records", "card_sessions")
 
 
 def drop_indexes(conn: psycopg.Connection[Any]) -> list[str]:
@@ -154,24 +154,28 @@ def write_time_series(conn: psycopg.Connection[Any], plan: Plan) -> None:
                                      hashtext(m.meter_id || g.ts) %% 2000 = 0 AS bad) x
           WHERE m.channel <> 'card'"""
         volume = f"({draw_sql('s.rated_m3h', 'x.h')} - {draw_sql('s.rated_m3h', '(x.h - 1)')})"
+        # a reading and the interval that ends at it are one row (migration 100); the
+        # first reading of the year ends no interval
+        first = "g.ts = %(start)s"
         conn.execute(f"""
-            INSERT INTO register_readings (meter_id, ts, value, flow_m3h, received_at)
+            INSERT INTO register_readings (meter_id, ts, value, flow_m3h, received_at, ts_start,
+                                           site_id, method, status, quality, register_delta,
+                                           kwh, coefficient, volume_m3)
             SELECT m.meter_id, g.ts,
                    1000 + {draw_sql('s.rated_m3h', 'x.h')}
                           / CASE m.channel WHEN 'power' THEN 2 ELSE 1 END,
-                   CASE m.channel WHEN 'flow' THEN {volume} END, g.ts + interval '40 seconds'
+                   CASE m.channel WHEN 'flow' THEN {volume} END, g.ts + interval '40 seconds',
+                   CASE WHEN NOT {first} THEN g.ts - interval '1 hour' END,
+                   CASE WHEN NOT {first} THEN m.site_id END,
+                   CASE WHEN {first} THEN NULL
+                        WHEN m.channel = 'flow' THEN 'measured' ELSE 'converted' END,
+                   CASE WHEN {first} THEN NULL WHEN x.bad THEN 'quarantined' ELSE 'counted' END,
+                   CASE WHEN x.bad AND NOT {first} THEN 'negative_delta' END,
+                   CASE WHEN NOT {first} THEN {volume} END,
+                   CASE WHEN m.channel = 'power' AND NOT {first} THEN {volume} / 2 END,
+                   CASE WHEN m.channel = 'power' AND NOT {first} THEN 2.0 END,
+                   CASE WHEN {first} THEN NULL WHEN x.bad THEN 0 ELSE {volume} END
             {series}""", hours)
-        conn.execute(f"""
-            INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, method, status,
-                                     quality, register_delta, kwh, coefficient, volume_m3)
-            SELECT m.meter_id, g.ts, g.ts - interval '1 hour', m.site_id,
-                   CASE m.channel WHEN 'flow' THEN 'measured' ELSE 'converted' END,
-                   CASE WHEN x.bad THEN 'quarantined' ELSE 'counted' END,
-                   CASE WHEN x.bad THEN 'negative_delta' END, {volume},
-                   CASE m.channel WHEN 'power' THEN {volume} / 2 END,
-                   CASE m.channel WHEN 'power' THEN 2.0 END,
-                   CASE WHEN x.bad THEN 0 ELSE {volume} END
-            {series} AND g.ts > %(start)s""", hours)
         conn.execute("""
             INSERT INTO card_sessions (meter_id, session_id, card_id, holder, started_at,
                                        ended_at, volume_m3, balance_m3, received_at)
@@ -185,8 +189,8 @@ def write_time_series(conn: psycopg.Connection[Any], plan: Plan) -> None:
             WHERE m.channel = 'card'""", hours)
         month = following
     conn.execute("""
-        INSERT INTO consumption (meter_id, ts_end, ts_start, site_id, session_id, method, status,
-                                 volume_m3)
+        INSERT INTO consumption_records (meter_id, ts_end, ts_start, site_id, session_id, method,
+                                         status, volume_m3)
         SELECT c.meter_id, c.ended_at, c.started_at, m.site_id, c.session_id, 'card', 'counted',
                c.volume_m3
         FROM card_sessions c JOIN meters m USING (meter_id)""")
