@@ -83,10 +83,51 @@ class _IngestClient(mqtt.Client):
             self._taken = 0
             if not self._received_bytes:
                 return self._received_bytes  # the connection closed
+            with self._msgtime_mutex:  # keep-alive: packets arrive, also those paho never sees
+                self._last_bytes_received = time.monotonic()
         end = self._taken + bufsize
         chunk = self._received_bytes[self._taken:end]
         self._taken = min(end, len(self._received_bytes))
         return chunk
+
+    def deliver_buffered(self) -> int:
+        """Hand every complete QoS-1 PUBLISH at the head of the receive buffer to ``deliver``
+        without paho's packet reader; stop at anything else, which paho reads. Only
+        between packets (paho holds no partial packet). Returns how many."""
+        deliver = self.deliver
+        if deliver is None or self._in_packet["command"] != 0:
+            return 0
+        data, pos, end, count = self._received_bytes, self._taken, len(self._received_bytes), 0
+        v5 = self._protocol == mqtt.MQTTv5
+        while pos + 2 <= end and data[pos] & 0xF6 == 0x32:  # PUBLISH, QoS 1 (dup, retain any)
+            length, shift, i = 0, 0, pos + 1
+            while i < end and i - pos <= 4:
+                byte = data[i]
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                i += 1
+                if not byte & 0x80:
+                    break
+            else:
+                break  # the length is not all here yet (or malformed: paho says so)
+            if i + length > end or length < 4:
+                break  # the rest of the packet has not arrived
+            topic_end = i + 2 + ((data[i] << 8) | data[i + 1])
+            start = topic_end + 2
+            if start > i + length or (v5 and (start >= i + length or data[start] != 0)):
+                break  # properties, or something paho should judge
+            if not v5 and topic_end == i + 2:
+                break
+            try:
+                topic = data[i + 2:topic_end].decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            deliver(topic, data[start + v5:i + length],
+                    (data[topic_end] << 8) | data[topic_end + 1])
+            count += 1
+            pos = i + length
+        self._taken = pos
+        return count
 
     def buffered(self) -> int:
         """Bytes received and not yet processed."""
@@ -238,6 +279,7 @@ class MqttSource:
         """Every packet that has arrived (paho's loop_read takes one at a time)."""
         while self._client.socket() is not None:
             before = self._received
+            self._client.deliver_buffered()
             if self._client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return
             if self._received == before and not self._client.buffered():

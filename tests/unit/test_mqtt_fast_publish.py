@@ -83,3 +83,47 @@ def test_the_shortcut_agrees_with_pahos_decoder(topic: str, payload: bytes, mid:
                                       mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
     assert _run(command, packet, v5=v5) == {
         "fast": (expected.topic.decode(), bytes(expected.payload), expected.mid)}
+
+
+def _whole(command: int, body: bytes) -> bytes:
+    """A whole MQTT packet: command byte, remaining length (variable byte integer), body."""
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes([command]) + bytes(encoded) + body
+
+
+def test_complete_publishes_in_the_buffer_bypass_pahos_reader_up_to_anything_else() -> None:
+    client = _IngestClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id="t",
+                           protocol=mqtt.MQTTv5, manual_ack=True)
+    seen: list[tuple[str, bytes, int]] = []
+    client.deliver = lambda topic, payload, mid: seen.append((topic, payload, mid))
+    big = b"x" * 300  # a two-byte remaining length
+    props = Properties(PacketTypes.PUBLISH)
+    props.MessageExpiryInterval = 60
+    stream = b"".join([
+        _whole(*_publish(b"wb/a/flow", b"1", 1)),
+        _whole(*_publish(b"wb/b/flow", big, 2)),
+        _whole(0x3A, _publish(b"wb/c/flow", b"3", 3)[1]),  # DUP set
+        _whole(*_publish(b"wb/d/flow", b"4", 4, properties=bytes(props.pack()))),  # for paho
+        _whole(*_publish(b"wb/e/flow", b"5", 5)),
+    ])
+    client._received_bytes, client._taken = stream, 0
+    assert client.deliver_buffered() == 3
+    assert seen == [("wb/a/flow", b"1", 1), ("wb/b/flow", big, 2), ("wb/c/flow", b"3", 3)]
+    assert client.buffered() == len(stream) - sum(len(_whole(*_publish(t, p, m))) for t, p, m in
+                                                  [(b"wb/a/flow", b"1", 1),
+                                                   (b"wb/b/flow", big, 2),
+                                                   (b"wb/c/flow", b"3", 3)])
+    # a packet cut short waits for the rest; paho mid-packet: nothing is taken
+    whole = _whole(*_publish(b"wb/f/flow", b"6", 6))
+    client._received_bytes, client._taken = whole[:-1], 0
+    assert client.deliver_buffered() == 0
+    client._received_bytes, client._taken = whole, 0
+    client._in_packet["command"] = 0x32
+    assert client.deliver_buffered() == 0
+    client._in_packet["command"] = 0
+    assert client.deliver_buffered() == 1
+    assert seen[-1] == ("wb/f/flow", b"6", 6)
