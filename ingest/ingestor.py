@@ -8,6 +8,9 @@
 
 * Acknowledgement comes after commit; an uncommitted message is never acked, so
   the broker redelivers it (after a crash, a kill or a lost connection).
+* Stopping waits at most WRITER_STOP_S for the writer to finish the batch it is
+  writing; a writer still busy then (a hung database) is left behind with a
+  warning, and its batch stays unacknowledged for the broker to redeliver.
 * Database unreachable: keep the broker connection, retry the same batch with
   exponential backoff, resume without loss. The broker stops sending once
   Receive Maximum messages are unacknowledged, so memory stays bounded.
@@ -19,6 +22,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -47,6 +51,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
+WRITER_STOP_S = 15.0  # on stop, how long the writer may take to finish its batch
 OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError)
 APPLICATION_NAME = "waterbudget-ingest"  # in pg_stat_activity
 
@@ -124,6 +129,7 @@ class Ingestor:
         self._known: tuple[int, Registry] = (-1, Registry())
         self._writer_error: BaseException | None = None
         self._tails: RegisterTails | None = None  # while this process holds the tails lock
+        self._abandoned = threading.Event()  # stop gave up waiting for the writer: no more acks
 
     def run(self, stop: threading.Event) -> None:
         built: queue.Queue[_Built | None] = queue.Queue(maxsize=1)
@@ -136,19 +142,29 @@ class Ingestor:
                 for chunk in chunks_by_size(messages, self.config.batch_bytes):
                     self._hand_over(built, self._build(chunk), writer, stop)
         finally:
-            self._hand_over(built, None, writer, threading.Event())
-            writer.join()
-            if self._conn is not None:
+            deadline = time.monotonic() + WRITER_STOP_S
+            self._hand_over(built, None, writer, threading.Event(), deadline)
+            writer.join(max(0.0, deadline - time.monotonic()))
+            if writer.is_alive():
+                self._abandoned.set()
+                log.warning("the ingest writer is still busy %.0f s after stop; leaving it: "
+                            "its batch stays unacknowledged and the broker redelivers it",
+                            WRITER_STOP_S)
+            elif self._conn is not None:  # never closed under a writer still using it
                 self._conn.close()
         if self._writer_error is not None:
             raise RuntimeError("the ingest writer failed") from self._writer_error
 
     @staticmethod
     def _hand_over(built: queue.Queue[_Built | None], item: _Built | None,
-                   writer: threading.Thread, stop: threading.Event) -> None:
+                   writer: threading.Thread, stop: threading.Event,
+                   deadline: float = math.inf) -> None:
         while writer.is_alive() and not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
             try:
-                built.put(item, timeout=0.2)
+                built.put(item, timeout=min(left, 0.2))
                 return
             except queue.Full:
                 continue
@@ -156,7 +172,7 @@ class Ingestor:
     def _write_loop(self, built: queue.Queue[_Built | None], stop: threading.Event) -> None:
         try:
             while (item := built.get()) is not None:
-                if self.commit(item, stop):
+                if self.commit(item, stop) and not self._abandoned.is_set():
                     self.source.ack(item.messages)
         except BaseException as exc:  # a bug, not an outage: stop the ingestor loudly
             log.exception("the ingest writer failed; nothing after the last commit is acked")
