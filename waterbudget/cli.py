@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import signal
 import sys
@@ -10,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import psycopg
@@ -17,6 +19,23 @@ import psycopg
 from waterbudget.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+# a long-running command still alive this long after SIGINT/SIGTERM dumps every thread's stack
+STOP_TRACEBACK_S = 20.0
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGINT and SIGTERM set; the first also arms the stack dump (stderr)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            faulthandler.dump_traceback_later(STOP_TRACEBACK_S, exit=False)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    return stop
 
 
 def _require(settings: Settings, *names: str) -> None:
@@ -45,9 +64,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     ingestor = run_ingest(settings, stop)
     print(f"stopped after {ingestor.stats.messages} messages, "
           f"{ingestor.stats.readings_new} new readings, {ingestor.stats.dead_letters} dead letters")
@@ -62,9 +79,7 @@ def cmd_szy206_listen(args: argparse.Namespace, settings: Settings) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     ingestor = run_szy206_listener(settings, stop, host=args.host, port=args.port)
     print(f"stopped after {ingestor.stats.messages} frames, "
           f"{ingestor.stats.readings_new} new readings, {ingestor.stats.dead_letters} dead letters")
@@ -75,9 +90,7 @@ def cmd_monitor(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.service import MonitorService
 
     _require(settings, "database_url")
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     MonitorService(settings).run(stop)
     return 0
 
