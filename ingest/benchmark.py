@@ -1,6 +1,7 @@
 """Ingest benchmark: sustained readings/s from first publish to last commit, QoS 1 end to end.
 
     python -m ingest.benchmark [--rounds 2] [--messages 60000] [--batched-messages 6000]
+                               [--processes 1] [--only single|batched]
 
 Runs the real pieces as in production: a mosquitto with the project's queue
 settings, one ``waterbudget ingest`` process (or ``--processes N`` in one shared
@@ -211,10 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batched-messages", type=int, default=6_000,
                         help="messages of 100 readings per round")
     parser.add_argument("--publisher", choices=("libmosquitto", "paho"), default="libmosquitto")
+    parser.add_argument("--only", choices=("single", "batched"),
+                        help="run one scenario: one-reading messages or batches of 100")
     args = parser.parse_args(argv)
     admin_url = os.environ.get("WATERBUDGET_DATABASE_URL") or DEFAULT_ADMIN_URL
     scenarios = [("one reading per message", args.messages, 1),
                  ("batches of 100 readings", args.batched_messages, 100)]
+    if args.only:
+        scenarios = [scenarios[0 if args.only == "single" else 1]]
     print(f"ingest benchmark: {DEVICES} devices, {PUBLISHERS} {args.publisher} publishers, "
           f"{args.processes} ingest process(es), QoS 1, {os.cpu_count()} cores")
     for name, messages, batch in scenarios:
