@@ -18,8 +18,8 @@ def services() -> dict[str, Any]:
 
 
 def test_every_part_of_the_stack_is_a_service(services):
-    assert set(services) == {"timescaledb", "mosquitto", "grafana", "migrate", "ingest", "api",
-                             "szy206", "monitor", "scheduler"}
+    assert set(services) == {"timescaledb", "mosquitto", "grafana", "migrate", "ingest",
+                             "ingest-2", "api", "szy206", "monitor", "scheduler"}
     assert services["timescaledb"]["image"] == "timescale/timescaledb:latest-pg15"
     assert services["mosquitto"]["image"] == "eclipse-mosquitto:2"
     assert services["grafana"]["image"].startswith("grafana/grafana-oss:11.")
@@ -34,6 +34,7 @@ def test_every_part_of_the_stack_is_a_service(services):
     ("grafana", "/api/health"),
     ("api", "/healthz"),
     ("ingest", "/metrics"),
+    ("ingest-2", "/metrics"),
     ("szy206", "/metrics"),
     ("monitor", "monitor.health"),
     ("scheduler", "psycopg.connect"),
@@ -46,8 +47,8 @@ def test_long_running_services_have_health_checks(services, service, probe):
 
 
 def test_project_services_run_the_waterbudget_command_with_their_settings(services):
-    for name, subcommand in (("migrate", "migrate"), ("ingest", "ingest"), ("api", "api"),
-                             ("szy206", "szy206-listen"), ("monitor", "monitor"),
+    for name, subcommand in (("migrate", "migrate"), ("ingest", "ingest"), ("ingest-2", "ingest"),
+                             ("api", "api"), ("szy206", "szy206-listen"), ("monitor", "monitor"),
                              ("scheduler", "scheduler")):
         service = services[name]
         assert service["build"] == "."
@@ -57,10 +58,25 @@ def test_project_services_run_the_waterbudget_command_with_their_settings(servic
         assert "@mosquitto:1883" in service["environment"]["WATERBUDGET_MQTT_URL"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["timescaledb"]["condition"] == "service_healthy"
-    for name in ("ingest", "api", "szy206", "monitor", "scheduler"):
+    for name in ("ingest", "ingest-2", "api", "szy206", "monitor", "scheduler"):
         assert services[name]["depends_on"]["migrate"]["condition"] == \
                "service_completed_successfully"
     assert "8000:8000" in services["api"]["ports"]
+
+
+def test_two_ingest_processes_share_one_subscription_group_with_their_own_sessions(services):
+    ingestors = [services["ingest"], services["ingest-2"]]
+    for service in ingestors:
+        assert service["command"] == ["ingest"]
+        assert service["environment"]["WATERBUDGET_MQTT_SHARE_GROUP"] == "ingest"
+        assert service["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+        assert service["healthcheck"] == services["ingest"]["healthcheck"]
+    client_ids = [s["environment"]["WATERBUDGET_MQTT_CLIENT_ID"] for s in ingestors]
+    assert all(client_ids)
+    assert len(set(client_ids)) == len(client_ids)
+    # the same broker user and database as the single ingestor had
+    assert services["ingest"]["environment"]["WATERBUDGET_MQTT_URL"] == \
+           services["ingest-2"]["environment"]["WATERBUDGET_MQTT_URL"]
 
 
 def test_dockerfile_installs_the_project_on_python_311_slim():
