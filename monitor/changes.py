@@ -24,6 +24,7 @@ class ChangeRow:
     ts_to: Sequence[datetime | None] = ()
     node_ids: Sequence[int] | None = ()  # None: every node of ``years``
     years: Sequence[int] = ()
+    appended: bool = False  # only inserted register readings: intervals added, none changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,12 @@ class Work:
     all_budgets: bool = False  # a change touched every node (a year's factor)
     budget_years: set[int] = field(default_factory=set)
     rebuild_totals: bool = False  # the hierarchy changed
+    changed_sites: set[str] = field(default_factory=set)  # touched by more than appended rows
+
+    def appended_sites(self) -> dict[str, datetime]:
+        """Sites that only gained readings, with the earliest new interval end."""
+        return {site: span.ts_from for site, span in self.spans.items()
+                if site not in self.changed_sites and span.ts_from is not None}
 
     @property
     def empty(self) -> bool:
@@ -66,6 +73,8 @@ def plan_work(rows: Iterable[ChangeRow]) -> Work:
             raise ValueError(f"change {row.change_id}: site and time arrays differ in length")
         for site_id, lo, hi in zip(row.site_ids, row.ts_from, row.ts_to, strict=True):
             work.spans[site_id] = _widen(work.spans.get(site_id), site_id, lo, hi)
+            if not row.appended:
+                work.changed_sites.add(site_id)
         if row.kind == "hierarchy":
             work.rebuild_totals = True
         if row.kind == "budget":

@@ -24,9 +24,9 @@ def claim(conn: Conn, *, limit: int, upto: int | None = None) -> list[ChangeRow]
         "DELETE FROM monitor_changes WHERE change_id IN (SELECT change_id FROM monitor_changes "
         "WHERE attempts < %s AND (%s::bigint IS NULL OR change_id <= %s) ORDER BY change_id "
         "LIMIT %s FOR UPDATE SKIP LOCKED) "
-        "RETURNING change_id, kind, site_ids, ts_from, ts_to, node_ids, years",
+        "RETURNING change_id, kind, site_ids, ts_from, ts_to, node_ids, years, appended",
         (MAX_ATTEMPTS, upto, upto, limit)).fetchall()
-    return [ChangeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+    return [ChangeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
             for r in sorted(rows, key=lambda r: int(r[0]))]
 
 

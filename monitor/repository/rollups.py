@@ -33,6 +33,17 @@ class RollupResult:
     site_days: dict[str, date] = field(default_factory=dict)  # site -> latest day rolled up
     data_clock: datetime | None = None
 
+    def merge(self, other: RollupResult) -> None:
+        self.nodes |= other.nodes
+        self.days |= other.days
+        for meter_id, day in other.meter_days.items():
+            self.meter_days[meter_id] = max(day, self.meter_days.get(meter_id, day))
+        for site_id, day in other.site_days.items():
+            self.site_days[site_id] = max(day, self.site_days.get(site_id, day))
+        if other.data_clock is not None:
+            self.data_clock = (other.data_clock if self.data_clock is None
+                               else max(self.data_clock, other.data_clock))
+
 
 def _ranges(spans: list[DaySpan]) -> tuple[list[str], list[date], list[date]]:
     return ([s.site_id for s in spans], [s.first_day for s in spans], [s.last_day for s in spans])
@@ -65,7 +76,7 @@ def refresh(conn: Conn, spans: list[DaySpan]) -> RollupResult:
                    last=max(s.last_day for s in spans))
     ranges = _ranges(spans)
     deltas = _reattribute(conn, ranges)
-    _apply_deltas(conn, deltas, result)
+    apply_deltas(conn, deltas, result)
     _refresh_meter_days(conn, ranges)
     _refresh_site_days(conn, ranges)
     for meter_id, day in conn.execute(
@@ -75,6 +86,7 @@ def refresh(conn: Conn, spans: list[DaySpan]) -> RollupResult:
         result.meter_days[str(meter_id)] = day
     result.site_days = {s.site_id: s.last_day for s in spans}
     result.data_clock = _advance_clocks(conn, ranges)
+    _raise_rolled_to(conn, ranges)
     return result
 
 
@@ -100,14 +112,16 @@ def _reattribute(conn: Conn, ranges: tuple[list[str], list[date], list[date]]
     return {k: v for k, v in deltas.items() if v != 0}
 
 
-def _apply_deltas(conn: Conn, deltas: dict[DeltaKey, Decimal], result: RollupResult) -> None:
+def apply_deltas(conn: Conn, deltas: dict[DeltaKey, Decimal], result: RollupResult) -> None:
     if not deltas:
         return
     keys = sorted(deltas)  # one order for every writer: no deadlocks between monitors
     arrays = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
               [k[3] for k in keys], [deltas[k] for k in keys])
-    spread = ("WITH d AS (SELECT * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::text[], "
-              "%s::numeric[]) AS d(node_id, day, source, sector, delta)) ")
+    # MATERIALIZED: inlined, the deltas were rescanned once per path row (0.5 s per
+    # 1,000 nodes instead of 50 ms)
+    spread = ("WITH d AS MATERIALIZED (SELECT * FROM unnest(%s::bigint[], %s::date[], "
+              "%s::text[], %s::text[], %s::numeric[]) AS d(node_id, day, source, sector, delta)) ")
     changed = conn.execute(
         spread + "INSERT INTO monitor_node_day (node_id, day, source, sector, own_m3, total_m3) "
         "SELECT p.ancestor_id, d.day, d.source, d.sector, "
@@ -207,6 +221,18 @@ def _advance_clocks(conn: Conn, ranges: tuple[list[str], list[date], list[date]]
         "  ON d.site_id = r.site_id AND d.day BETWEEN r.first_day AND r.last_day)) "
         "RETURNING data_clock", ranges).fetchone()
     return row[0] if row else None
+
+
+def _raise_rolled_to(conn: Conn, ranges: tuple[list[str], list[date], list[date]]) -> None:
+    """The append path's mark: the latest interval end read. Last of the step's reads, so
+    it covers whatever an earlier statement (each with its own snapshot) counted."""
+    conn.execute(
+        "INSERT INTO monitor_site_state (site_id, rolled_to) "
+        f"SELECT r.site_id, max(c.ts_end) FROM {RANGES} JOIN consumption c "
+        "ON c.site_id = r.site_id AND c.ts_end > wb_day_start(r.first_day) "
+        "AND c.ts_end <= wb_day_start(r.last_day + 1) GROUP BY 1 ORDER BY 1 "
+        "ON CONFLICT (site_id) DO UPDATE SET rolled_to = greatest(monitor_site_state.rolled_to, "
+        "EXCLUDED.rolled_to)", ranges)
 
 
 def rebuild_totals(conn: Conn) -> None:
