@@ -52,6 +52,9 @@ def sweep(conn: Conn, *, consumer: Consumer, on_event: OnEvent | None = None) ->
         consumer.drain(conn, upto=pending)  # event loop's (a busy log never ends)
     done = Swept()
     with conn.transaction():
+        # the event path upserts the same snapshot and alert rows: one writer at a time
+        # (in two orders they deadlocked)
+        changes.lock_rollups(conn)
         at = budgets.data_clock(conn)
         if at is None:
             return done

@@ -48,13 +48,18 @@ def meter_days(conn: Conn, *, latest: dict[str, date]) -> list[MeterDay]:
 
 
 def site_meter_days(conn: Conn, *, site_days: dict[str, date]) -> list[MeterDay]:
-    """Every meter of each site on the given day."""
+    """Every meter of each site on the given day, for sites metered by more than one
+    channel that day (the site rules compare channels: one channel says nothing)."""
     if not site_days:
         return []
     sites = sorted(site_days)
     found = conn.execute(
-        "SELECT d.meter_id, d.day FROM unnest(%s::text[], %s::date[]) AS w(site_id, day) "
-        "JOIN monitor_meter_day d ON d.site_id = w.site_id AND d.day = w.day",
+        "SELECT meter_id, day FROM (SELECT d.meter_id, d.day, d.channel, "
+        " min(d.channel) OVER (PARTITION BY d.site_id) AS lowest,"
+        " max(d.channel) OVER (PARTITION BY d.site_id) AS highest"
+        " FROM unnest(%s::text[], %s::date[]) AS w(site_id, day)"
+        " JOIN monitor_meter_day d ON d.site_id = w.site_id AND d.day = w.day) x "
+        "WHERE lowest <> highest",
         (sites, [site_days[s] for s in sites])).fetchall()
     return meter_days(conn, latest={str(m): d for m, d in found})
 
