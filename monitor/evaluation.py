@@ -23,6 +23,7 @@ from monitor.alert_lifecycle import HOLD, Severity
 from monitor.alerting import Applied, Observed, OnEvent, apply
 from monitor.assessment import NodeBudget, Snapshot, assess, node_subject
 from monitor.budget_alerts import DEFAULT_LEVELS, LEVEL_KIND
+from monitor.execution import period_progress
 from monitor.periods import (
     ALERTING_KINDS,
     StoredPeriod,
@@ -31,7 +32,7 @@ from monitor.periods import (
     year_period,
 )
 from monitor.repository import budgets as repo
-from monitor.repository import executions
+from monitor.repository import executions, sweep_scope
 from monitor.repository.alerts import AlertContext
 
 
@@ -40,6 +41,7 @@ class Evaluated:
     snapshots: int = 0
     observations: int = 0
     events: list[Applied] = field(default_factory=list)
+    brought_forward: int = 0  # snapshots whose time progress alone moved (sweep_scope)
 
 
 def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
@@ -135,10 +137,37 @@ def _same_period_observations(conn: Conn, selector: list[int] | None, nodes: lis
     return found
 
 
+def alerting_periods(conn: Conn, *, at: datetime) -> list[StoredPeriod]:
+    """The alerting periods (the year, rounds) in progress at ``at``."""
+    today = draw_day(at)
+    return sorted((p for p in repo.periods_of_years(conn, years=[today.year])
+                   if p.contains(today) and p.kind in ALERTING_KINDS), key=lambda p: p.label)
+
+
 def evaluate_all(conn: Conn, *, at: datetime, on_event: OnEvent | None = None) -> Evaluated:
     """Every node, for the alerting periods in progress at ``at`` (the year, a round).
     Month snapshots are refreshed when their data or budget change (the event path)."""
-    today = draw_day(at)
-    periods = [p for p in repo.periods_of_years(conn, years=[today.year])
-               if p.contains(today) and p.kind in ALERTING_KINDS]
-    return evaluate_budgets(conn, node_ids=None, periods=periods, at=at, on_event=on_event)
+    return evaluate_budgets(conn, node_ids=None, periods=alerting_periods(conn, at=at), at=at,
+                            on_event=on_event)
+
+
+def evaluate_since(conn: Conn, *, at: datetime, since: datetime | None,
+                   on_event: OnEvent | None = None) -> Evaluated:
+    """The sweep's evaluation. The first sweep of a month, or when the periods in progress
+    changed (or nothing says when the last sweep was): every node. Otherwise only the nodes
+    time can change since ``since`` (``sweep_scope``); the other snapshots' time progress
+    and projection are brought forward to ``at``."""
+    periods = alerting_periods(conn, at=at)
+    if (since is None or since > at
+            or (draw_day(since).year, draw_day(since).month)
+            != (draw_day(at).year, draw_day(at).month)
+            or [p.label for p in alerting_periods(conn, at=since)] != [p.label for p in periods]):
+        return evaluate_all(conn, at=at, on_event=on_event)
+    labels = [p.label for p in periods]
+    progress = [period_progress(IRRIGATION_SEASON, p.budget_period, at) for p in periods]
+    nodes = sweep_scope.candidates(conn, periods=labels, progress=progress,
+                                   years=sorted({p.year for p in periods}), since=since, at=at)
+    done = evaluate_budgets(conn, node_ids=nodes, periods=periods, at=at, on_event=on_event)
+    done.brought_forward = sweep_scope.bring_forward(conn, periods=labels, progress=progress,
+                                                     at=at)
+    return done

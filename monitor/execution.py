@@ -124,6 +124,12 @@ def _share(profile: PlanProfile, period: BudgetPeriod, at: datetime) -> Decimal:
     return Decimal((at - period.start).total_seconds()) / Decimal(span)
 
 
+def period_progress(profile: PlanProfile, period: BudgetPeriod, at: datetime) -> Decimal:
+    """Time progress (0..1 of the period's plan) at ``at``: what ``Execution.time_progress``
+    holds, for the sweep to bring snapshots forward without assessing them again."""
+    return _share(profile, period, at)
+
+
 @dataclass(frozen=True, slots=True)
 class _PeriodClock:
     """Maps a moment to its share of the period's plan (0..1), and back."""

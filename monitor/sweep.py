@@ -3,7 +3,9 @@
 Time passing alone changes things no new data announces: time progress and
 projections move, a meter falls silent, a period ends. The sweep, at the data
 clock: closes live alerts whose period has ended (rollover), re-evaluates
-every node for the year and rounds in progress (months follow their data),
+the nodes for the year and rounds in progress (every node at the first sweep
+of a month, later only those time can change: ``evaluation.evaluate_since``;
+months follow their data),
 checks every register meter for silence, and recomputes over-quota charges.
 The change rows committed before the sweep are consumed first, so it sees them.
 """
@@ -18,7 +20,7 @@ from monitor.alert_lifecycle import AlertKey, Observation
 from monitor.alerting import Applied, Observed, OnEvent, apply
 from monitor.charges_service import compute_charges
 from monitor.consumer import Consumer
-from monitor.evaluation import evaluate_all
+from monitor.evaluation import evaluate_since
 from monitor.execution import BudgetPeriod
 from monitor.quality_evaluation import evaluate_silence
 from monitor.repository import budgets, changes
@@ -29,6 +31,7 @@ from monitor.repository.alerts import AlertContext
 class Swept:
     at: datetime | None = None
     snapshots: int = 0
+    brought_forward: int = 0
     charges: int = 0
     events: list[Applied] = field(default_factory=list)
 
@@ -59,9 +62,11 @@ def sweep(conn: Conn, *, consumer: Consumer, on_event: OnEvent | None = None) ->
         if at is None:
             return done
         done.at = at
+        since = budgets.last_sweep(conn)
         done.events += close_ended_periods(conn, at=at, on_event=on_event)
-        evaluated = evaluate_all(conn, at=at, on_event=on_event)
+        evaluated = evaluate_since(conn, at=at, since=since, on_event=on_event)
         done.snapshots = evaluated.snapshots
+        done.brought_forward = evaluated.brought_forward
         done.events += evaluated.events
         done.events += evaluate_silence(conn, at=at, on_event=on_event)
         conn.execute("UPDATE monitor_state SET swept_at = now(), swept_data = %s", (at,))

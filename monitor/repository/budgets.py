@@ -22,6 +22,12 @@ def data_clock(conn: Conn) -> datetime | None:
     return row[0] if row else None
 
 
+def last_sweep(conn: Conn) -> datetime | None:
+    """The data clock of the last full sweep."""
+    row = conn.execute("SELECT swept_data FROM monitor_state").fetchone()
+    return row[0] if row else None
+
+
 def periods_of_days(conn: Conn, *, days: Collection[date]) -> list[StoredPeriod]:
     """Every stored period (year, month, round) containing one of the days."""
     if not days:

@@ -83,12 +83,13 @@ def silence_candidates(conn: Conn, *, at: datetime, tolerance: float,
         " (a.kind = 'meter' AND a.ref = m.meter_id) OR (a.kind = 'site' AND a.ref = m.site_id) "
         " ORDER BY a.kind = 'meter' DESC LIMIT 1) "
         "FROM meters m LEFT JOIN monitor_meter_state s USING (meter_id) "
+        "LEFT JOIN unnest(%s::text[]) AS live(subject) ON live.subject = 'meter/' || m.meter_id "
         "WHERE m.channel <> 'card' AND m.installed_at < %s "
         "AND (m.removed_at IS NULL OR m.removed_at > %s) "
         "AND (coalesce(s.last_ts, m.installed_at) "
         "     < %s - make_interval(secs => m.expected_interval_s * %s) "
-        "     OR ('meter/' || m.meter_id) = ANY(%s))",
-        (at, at, at, tolerance, sorted(live_subjects))).fetchall()
+        "     OR live.subject IS NOT NULL)",
+        (sorted(live_subjects), at, at, at, tolerance)).fetchall()
     return [MeterSilence(*r) for r in rows]
 
 
