@@ -13,8 +13,10 @@ clock starts when the crossing reading is published and stops when the alert's
 
 (b) A full sweep (``monitor.sweep``) over 100,000 meters and 102,021 budget nodes
 (district → 20 townships → 2,000 units → 100,000 households, one well each), the
-roll-ups loaded directly; the first sweep opens the alerts, the second is the
-steady state. Scratch databases on ``WATERBUDGET_DATABASE_URL``'s server.
+roll-ups loaded directly: the first sweep (opens the alerts), two steady-state sweeps
+ten minutes of data time apart (only the nodes time can change and a rotating slice are
+assessed, the other snapshots brought forward), and the first sweep of the next day.
+Scratch databases on ``WATERBUDGET_DATABASE_URL``'s server.
 """
 
 from __future__ import annotations
@@ -239,6 +241,13 @@ DELETE FROM monitor_changes;
 """
 
 
+# The sweeps of (b): the first ever (every node; opens the alerts), two more ten minutes of
+# data time apart (the steady state), and the first of the next day.
+SWEEP_STEPS = (None, timedelta(minutes=10), timedelta(minutes=10), timedelta(hours=12))
+SWEEP_LABELS = ("the first: every node assessed, the alerts opened", "10 min later", "10 min later",
+                "the first of the next day")
+
+
 def _script(conn: psycopg.Connection[tuple[object, ...]], script: str,
             params: dict[str, object]) -> None:
     for statement in script.split(";\n"):
@@ -262,13 +271,13 @@ def run_sweep(admin_url: str, *, households: int) -> list[tuple[float, int, int,
             conn.execute("VACUUM ANALYZE")
         rounds = []
         with psycopg.connect(url) as conn:
-            for k in range(3):
-                if k:  # ten minutes of data time later, as the scheduler runs it
+            for step in SWEEP_STEPS:
+                if step:  # data time moves on (and every meter with it), as in production
                     with conn.transaction():
-                        conn.execute("UPDATE monitor_state SET data_clock = data_clock "
-                                     "+ interval '10 minutes'")
-                        conn.execute("UPDATE monitor_meter_state SET last_ts = last_ts "
-                                     "+ interval '10 minutes'")
+                        conn.execute("UPDATE monitor_state SET data_clock = data_clock + %s",
+                                     (step,))
+                        conn.execute("UPDATE monitor_meter_state SET last_ts = last_ts + %s",
+                                     (step,))
                 began = time.perf_counter()
                 swept = sweep(conn, consumer=Consumer())
                 rounds.append((time.perf_counter() - began, swept.snapshots,
@@ -307,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(args.rounds):
             for k, (seconds, snapshots, forward, events) in enumerate(
                     run_sweep(admin_url, households=args.sweep_nodes)):
-                print(f"  (b) round {n + 1}, sweep {k + 1}"
-                      f"{' (first of the month)' if k == 0 else ' (10 min later)'}: "
+                print(f"  (b) round {n + 1}, sweep {k + 1} ({SWEEP_LABELS[k]}): "
                       f"{args.sweep_nodes:,} meters, "
                       f"{args.sweep_nodes + args.sweep_nodes // 50 + 21:,} nodes: {seconds:.2f} s "
                       f"({snapshots:,} snapshots assessed, {forward:,} brought forward, "

@@ -151,23 +151,29 @@ def evaluate_all(conn: Conn, *, at: datetime, on_event: OnEvent | None = None) -
                             on_event=on_event)
 
 
-def evaluate_since(conn: Conn, *, at: datetime, since: datetime | None,
+def evaluate_since(conn: Conn, *, at: datetime, since: datetime | None, sweep_number: int,
                    on_event: OnEvent | None = None) -> Evaluated:
-    """The sweep's evaluation. The first sweep of a month, or when the periods in progress
-    changed (or nothing says when the last sweep was): every node. Otherwise only the nodes
-    time can change since ``since`` (``sweep_scope``); the other snapshots' time progress
-    and projection are brought forward to ``at``."""
+    """The sweep's evaluation. When the periods in progress turned over since ``since`` (a
+    new year, an irrigation round begins or ends), or nothing says when the last sweep
+    was: every node. Otherwise the nodes time can change since ``since`` and this sweep's
+    slice (``sweep_scope``); the other snapshots' time progress and projection are
+    brought forward to ``at``, and when a month was completed since ``since``, the
+    same-month rule (宁夏 8.2 a) is applied to every node."""
     periods = alerting_periods(conn, at=at)
-    if (since is None or since > at
-            or (draw_day(since).year, draw_day(since).month)
-            != (draw_day(at).year, draw_day(at).month)
-            or [p.label for p in alerting_periods(conn, at=since)] != [p.label for p in periods]):
-        return evaluate_all(conn, at=at, on_event=on_event)
     labels = [p.label for p in periods]
+    if (since is None or since > at
+            or [p.label for p in alerting_periods(conn, at=since)] != labels):
+        return evaluate_all(conn, at=at, on_event=on_event)
     progress = [period_progress(IRRIGATION_SEASON, p.budget_period, at) for p in periods]
     nodes = sweep_scope.candidates(conn, periods=labels, progress=progress,
-                                   years=sorted({p.year for p in periods}), since=since, at=at)
+                                   years=sorted({p.year for p in periods}), since=since, at=at,
+                                   sweep_number=sweep_number)
     done = evaluate_budgets(conn, node_ids=nodes, periods=periods, at=at, on_event=on_event)
     done.brought_forward = sweep_scope.bring_forward(conn, periods=labels, progress=progress,
                                                      at=at)
+    if last_complete_month(since) != last_complete_month(at):
+        others = [n for n in repo.node_ids(conn) if n not in nodes]
+        observed = _same_period_observations(conn, None, others, at)
+        done.observations += len(observed)
+        done.events += apply(conn, observed, on_event=on_event)
     return done

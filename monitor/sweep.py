@@ -3,9 +3,9 @@
 Time passing alone changes things no new data announces: time progress and
 projections move, a meter falls silent, a period ends. The sweep, at the data
 clock: closes live alerts whose period has ended (rollover), re-evaluates
-the nodes for the year and rounds in progress (every node at the first sweep
-of a month, later only those time can change: ``evaluation.evaluate_since``;
-months follow their data),
+the nodes for the year and rounds in progress (every node when these periods
+turn over, otherwise those time can change and a rotating slice:
+``evaluation.evaluate_since``; months follow their data),
 checks every register meter for silence, and recomputes over-quota charges.
 The change rows committed before the sweep are consumed first, so it sees them.
 """
@@ -62,14 +62,16 @@ def sweep(conn: Conn, *, consumer: Consumer, on_event: OnEvent | None = None) ->
         if at is None:
             return done
         done.at = at
-        since = budgets.last_sweep(conn)
+        since, sweeps = budgets.last_sweep(conn)
         done.events += close_ended_periods(conn, at=at, on_event=on_event)
-        evaluated = evaluate_since(conn, at=at, since=since, on_event=on_event)
+        evaluated = evaluate_since(conn, at=at, since=since, sweep_number=sweeps + 1,
+                                   on_event=on_event)
         done.snapshots = evaluated.snapshots
         done.brought_forward = evaluated.brought_forward
         done.events += evaluated.events
         done.events += evaluate_silence(conn, at=at, on_event=on_event)
-        conn.execute("UPDATE monitor_state SET swept_at = now(), swept_data = %s", (at,))
+        conn.execute("UPDATE monitor_state SET swept_at = now(), swept_data = %s, "
+                     "sweeps = sweeps + 1", (at,))
     with conn.transaction():
         done.charges = compute_charges(conn, at=at)
     return done

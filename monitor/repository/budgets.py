@@ -22,10 +22,10 @@ def data_clock(conn: Conn) -> datetime | None:
     return row[0] if row else None
 
 
-def last_sweep(conn: Conn) -> datetime | None:
-    """The data clock of the last full sweep."""
-    row = conn.execute("SELECT swept_data FROM monitor_state").fetchone()
-    return row[0] if row else None
+def last_sweep(conn: Conn) -> tuple[datetime | None, int]:
+    """The data clock of the last sweep, and how many sweeps there have been."""
+    row = conn.execute("SELECT swept_data, sweeps FROM monitor_state").fetchone()
+    return (row[0], int(row[1])) if row else (None, 0)
 
 
 def periods_of_days(conn: Conn, *, days: Collection[date]) -> list[StoredPeriod]:

@@ -1,6 +1,6 @@
-"""SQL for a sweep within a month: which nodes time can change, and the rest brought forward.
+"""SQL for a sweep within a day: which nodes time can change, and the rest brought forward.
 
-Between two sweeps of the same month only time has moved for a node whose data
+Between two sweeps of the same data day only time has moved for a node whose data
 and budget did not change (the event path evaluates those that did, in the
 transaction that changes them). Time alone changes:
 
@@ -12,8 +12,10 @@ transaction that changes them). Time alone changes:
   the last sweep;
 * nodes with an explicit plan profile (few; their progress is their own).
 
-Plus, as a safety net, nodes with draw in a period and no snapshot. Those
-nodes are assessed in full. Every other snapshot has a level that does not
+Plus, as safety nets, nodes with draw in a period and no snapshot, and one
+slice of all nodes in turn (``node_id`` modulo ``SLICES``), so that every node
+is assessed afresh once a day whatever the event path missed. Those nodes are
+assessed in full. Every other snapshot has a level that does not
 depend on time and no exhaustion date; its time progress and projection are
 brought forward in one statement with the default profile's progress.
 """
@@ -25,6 +27,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from budget.repository.connection import Conn
+
+SLICES = 144  # a day of ten-minute sweeps: every node assessed afresh once a day
 
 CANDIDATES = """
 SELECT node_id FROM monitor_alerts
@@ -42,6 +46,8 @@ WHERE status = 'approved' AND year = ANY(%(years)s) AND valid_from > %(since)s
   AND valid_from <= %(at)s
 UNION
 SELECT node_id FROM budget_plan_profiles
+UNION
+SELECT node_id FROM budget_nodes WHERE node_id %% %(slices)s = %(slice)s
 UNION
 SELECT DISTINCT np.node_id FROM monitor_node_period np
 WHERE np.period = ANY(%(periods)s) AND NOT EXISTS (
@@ -64,10 +70,12 @@ def _params(periods: Sequence[str], progress: Sequence[Decimal]) -> dict[str, ob
 
 
 def candidates(conn: Conn, *, periods: Sequence[str], progress: Sequence[Decimal],
-               years: Sequence[int], since: datetime, at: datetime) -> set[int]:
+               years: Sequence[int], since: datetime, at: datetime, sweep_number: int
+               ) -> set[int]:
     """Nodes to assess in full; ``progress``: the default profile's, per period."""
     rows = conn.execute(CANDIDATES, _params(periods, progress)
-                        | {"years": list(years), "since": since, "at": at}).fetchall()
+                        | {"years": list(years), "since": since, "at": at,
+                           "slices": SLICES, "slice": sweep_number % SLICES}).fetchall()
     return {int(r[0]) for r in rows}
 
 

@@ -23,6 +23,11 @@ INSERT INTO monitor_site_state (site_id, rolled_to)
 SELECT site_id, max(last_ts) FROM monitor_meter_day WHERE last_ts IS NOT NULL
 GROUP BY site_id;
 
+-- Sweeps so far: each sweep also re-assesses the nodes of one slice (node_id modulo
+-- the slices, in turn), so every node is assessed afresh once a day at the default
+-- ten-minute sweep (monitor/evaluation.py, evaluate_since).
+ALTER TABLE monitor_state ADD COLUMN sweeps bigint NOT NULL DEFAULT 0;
+
 CREATE OR REPLACE FUNCTION monitor_log_readings() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN

@@ -1,6 +1,6 @@
-"""A sweep within a month assesses only what time can change, and says what a full one says.
+"""A later sweep assesses only what time can change, and says what a full one says.
 
-The first sweep (no earlier one) assesses every node. Time then moves within June: a
+The first sweep (no earlier one) assesses every node. Time then moves on within 1 June: a
 budget cut becomes valid, a pace runs out, hold times pass. The second sweep assesses the
 candidates (``monitor/repository/sweep_scope.py``) and brings the other snapshots forward;
 a full evaluation at the same data time must then find the same snapshots and alerts.
@@ -9,7 +9,6 @@ a full evaluation at the same data time must then find the same snapshots and al
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -18,7 +17,9 @@ import pytest
 from budget import repository as budget_repo
 from budget.hierarchy import NodeLevel
 from budget.ledger import EntryKind
+from budget.plan_profile import IRRIGATION_SEASON
 from monitor.consumer import Consumer
+from monitor.execution import BudgetPeriod, period_progress
 from monitor.sweep import sweep
 from tests.integration.monitor_support import (
     at,
@@ -71,9 +72,10 @@ def test_a_sweep_within_the_month_finds_what_a_full_one_finds(conn) -> None:
     for node, volume in ((r.district, 100_000), (r.village, 10_000), (r.h1, 1_000),
                          (r.h2, 1_000), (h3, 100)):
         issue(conn, node, volume)
-    issue(conn, r.h2, 800, kind=EntryKind.CUT, valid_from=at(48))  # valid two days on
-    # time progress of the year (irrigation profile): 26.2 % on 1 June 10:00, 36 % on 21 June
-    send(conn, "W1", "flow", flow(at(0), 0), flow(at(10), 300))  # ahead of the plan: pace
+    issue(conn, r.h2, 800, kind=EntryKind.CUT, valid_from=at(20))  # valid ten hours on
+    # time progress of the year (irrigation profile): 26.208 % on 1 June 10:00, 26.479 % at
+    # 23:00; W1 is a hair ahead of the plan at 10:00, behind it at 23:00
+    send(conn, "W1", "flow", flow(at(0), 0), flow(at(10), 262.5))
     send(conn, "W2", "flow", flow(at(0), 0), flow(at(10), 200))  # behind it
     send(conn, "W3", "flow", flow(at(0), 0), flow(at(10), 20))
     send(conn, "W4", "flow", flow(at(0), 0), flow(at(10), 95))  # 95 %: warning…
@@ -87,14 +89,14 @@ def test_a_sweep_within_the_month_finds_what_a_full_one_finds(conn) -> None:
     assert (f"node/{r.h2}", "budget_level") not in live
     assert live[(f"node/{h3}", "budget_level")][7] == at(10)  # clear, within the hold time
 
-    send(conn, "W3", "flow", flow(at(480), 40))  # the data clock moves twenty days on
+    send(conn, "W3", "flow", flow(at(23), 40))  # the data clock moves on, the same day
     drain(conn)
     second = sweep(conn, consumer=Consumer())
     assert second.brought_forward > 0  # the village and the district: time alone
     assert second.snapshots < first.snapshots
     live = {(a[0], a[1]): a for a in alerts(conn) if a[4] != "resolved"}
     assert live[(f"node/{r.h2}", "budget_level")][5] == "critical"  # the cut, by time alone
-    assert live[(f"node/{r.h1}", "budget_pace")][7] == at(480)  # back on plan: clear since
+    assert live[(f"node/{r.h1}", "budget_pace")][7] == at(23)  # back on plan: clear since
     assert (f"node/{h3}", "budget_level") not in live  # the hold time passed: resolved
     selective = (executions(conn), alerts(conn))
 
@@ -103,5 +105,17 @@ def test_a_sweep_within_the_month_finds_what_a_full_one_finds(conn) -> None:
     assert full.brought_forward == 0
     assert full.events == []  # nothing the selective sweep had missed
     assert (executions(conn), alerts(conn)) == selective
-    assert all(row[3] == at(480) for row in selective[0])
-    assert {row[7] for row in selective[0]} == {Decimal("0.36")}
+    assert all(row[3] == at(23) for row in selective[0])
+    progress = period_progress(IRRIGATION_SEASON, BudgetPeriod.of_year(2025), at(23))
+    assert {row[7] for row in selective[0]} == {round(progress, 12)}
+
+    send(conn, "W3", "flow", flow(at(25), 45))  # the next day: still only what time changes
+    drain(conn)
+    assert sweep(conn, consumer=Consumer()).brought_forward > 0
+    conn.execute("INSERT INTO monitor_periods (period, kind, year, first_day, last_day, name) "
+                 "VALUES ('2025-R1', 'round', 2025, '2025-06-03', '2025-06-30', '夏灌')")
+    send(conn, "W3", "flow", flow(at(49), 50))  # a round begins: every node assessed
+    drain(conn)
+    new_round = sweep(conn, consumer=Consumer())
+    assert new_round.brought_forward == 0
+    assert new_round.snapshots == 2 * full.snapshots
