@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
 from waterbudget.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+T = TypeVar("T")
 
 # a long-running command still alive this long after SIGINT/SIGTERM dumps every thread's stack
 STOP_TRACEBACK_S = 20.0
@@ -36,6 +37,36 @@ def _stop_on_signals() -> threading.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
     return stop
+
+
+def _until_signalled(work: Callable[[threading.Event], T]) -> T:
+    """Run ``work(stop)`` in a worker thread until it returns; SIGINT/SIGTERM set ``stop``.
+
+    Only the main thread takes the signals: the worker blocks them, and every thread it
+    starts inherits that. A signal that interrupts ``queue.SimpleQueue.get(timeout=…)``
+    just as the timeout runs out makes that call wait forever (CPython 3.11 recomputes a
+    negative timeout, which means "no timeout"): the ingestor's main loop waits there, and
+    one SIGTERM in ~40 left ``waterbudget ingest`` running until killed. The main thread
+    here only waits in ``Thread.join(timeout)``, which handles an interrupted wait right.
+    """
+    stop = _stop_on_signals()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            outcome.append(work(stop))
+        except BaseException as exc:  # re-raised in the main thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="work")
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.5)
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _require(settings: Settings, *names: str) -> None:
@@ -64,8 +95,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port)
-    stop = _stop_on_signals()
-    ingestor = run_ingest(settings, stop)
+    ingestor = _until_signalled(lambda stop: run_ingest(settings, stop))
     print(f"stopped after {ingestor.stats.messages} messages, "
           f"{ingestor.stats.readings_new} new readings, {ingestor.stats.dead_letters} dead letters")
     return 0
@@ -79,8 +109,8 @@ def cmd_szy206_listen(args: argparse.Namespace, settings: Settings) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port)
-    stop = _stop_on_signals()
-    ingestor = run_szy206_listener(settings, stop, host=args.host, port=args.port)
+    ingestor = _until_signalled(
+        lambda stop: run_szy206_listener(settings, stop, host=args.host, port=args.port))
     print(f"stopped after {ingestor.stats.messages} frames, "
           f"{ingestor.stats.readings_new} new readings, {ingestor.stats.dead_letters} dead letters")
     return 0
@@ -90,8 +120,7 @@ def cmd_monitor(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.service import MonitorService
 
     _require(settings, "database_url")
-    stop = _stop_on_signals()
-    MonitorService(settings).run(stop)
+    _until_signalled(MonitorService(settings).run)
     return 0
 
 
