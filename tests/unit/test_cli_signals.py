@@ -44,15 +44,22 @@ def test_sigterm_stops_work_that_waits_in_simple_queues(restored_handlers) -> No
                 rounds += 1
         return rounds
 
+    returned = threading.Event()
+
     def terminate_soon() -> None:
         time.sleep(0.3)
-        for _ in range(20):  # many signals, as many chances to hit a wait's end
+        while not returned.is_set():  # many signals, as many chances to hit a wait's end
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.005)
 
     started = time.monotonic()
-    threading.Thread(target=terminate_soon, daemon=True).start()
-    rounds = _until_signalled(work)
+    sender = threading.Thread(target=terminate_soon, daemon=True)
+    sender.start()
+    try:
+        rounds = _until_signalled(work)
+    finally:  # no signal may outlive the handlers (the fixture restores the defaults)
+        returned.set()
+        sender.join()
     assert time.monotonic() - started < 5
     assert rounds > 10  # the work ran until the signal
     blocked = seen["blocked"]
