@@ -28,30 +28,22 @@ GROUP BY site_id;
 -- ten-minute sweep (monitor/evaluation.py, evaluate_since).
 ALTER TABLE monitor_state ADD COLUMN sweeps bigint NOT NULL DEFAULT 0;
 
-CREATE OR REPLACE FUNCTION monitor_log_readings() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Inserted readings get a function of their own that marks its rows; updates and
+-- deletes keep monitor_log_readings (migration 300).
+CREATE FUNCTION monitor_log_inserted_readings() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO monitor_changes (kind, site_ids, ts_from, ts_to, appended)
-    SELECT 'consumption', array_agg(site_id), array_agg(lo), array_agg(hi), true
-    FROM (SELECT site_id, min(ts) AS lo, max(ts) AS hi FROM new_rows
-          WHERE site_id IS NOT NULL GROUP BY site_id) s
-    HAVING count(*) > 0;
-  ELSIF TG_OP = 'UPDATE' THEN
-    INSERT INTO monitor_changes (kind, site_ids, ts_from, ts_to)
-    SELECT 'consumption', array_agg(site_id), array_agg(lo), array_agg(hi)
-    FROM (SELECT site_id, min(ts) AS lo, max(ts) AS hi
-          FROM (SELECT site_id, ts FROM old_rows UNION ALL SELECT site_id, ts FROM new_rows) u
-          WHERE site_id IS NOT NULL GROUP BY site_id) s
-    HAVING count(*) > 0;
-  ELSE
-    INSERT INTO monitor_changes (kind, site_ids, ts_from, ts_to)
-    SELECT 'consumption', array_agg(site_id), array_agg(lo), array_agg(hi)
-    FROM (SELECT site_id, min(ts) AS lo, max(ts) AS hi FROM old_rows
-          WHERE site_id IS NOT NULL GROUP BY site_id) s
-    HAVING count(*) > 0;
-  END IF;
+  INSERT INTO monitor_changes (kind, site_ids, ts_from, ts_to, appended)
+  SELECT 'consumption', array_agg(site_id), array_agg(lo), array_agg(hi), true
+  FROM (SELECT site_id, min(ts) AS lo, max(ts) AS hi FROM new_rows
+        WHERE site_id IS NOT NULL GROUP BY site_id) s
+  HAVING count(*) > 0;
   IF FOUND THEN
     PERFORM pg_notify('waterbudget_monitor', '');
   END IF;
   RETURN NULL;
 END $$;
+
+DROP TRIGGER monitor_readings_inserted ON register_readings;
+CREATE TRIGGER monitor_readings_inserted AFTER INSERT ON register_readings
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+  EXECUTE FUNCTION monitor_log_inserted_readings();
