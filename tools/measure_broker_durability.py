@@ -1,9 +1,9 @@
 """What a Mosquitto autosave setting costs in throughput and loses on kill -9.
 
 Starts the installed mosquitto with deploy/mosquitto/mosquitto.conf (container
-paths and port rewritten to a temporary folder, its ACL, users made with
-mosquitto_passwd), with the autosave lines replaced by each setting given, and
-for each:
+paths and port rewritten to a temporary folder, its ACL as tools/mosquitto_acl.py
+writes it, users made with mosquitto_passwd), with the autosave lines replaced
+by each setting given, and for each:
 
 1. backlog: the ingest user subscribes with a persistent session (QoS 1) and
    goes away; one device publishes MESSAGES QoS-1 readings (libmosquitto, all
@@ -18,8 +18,9 @@ for each:
    forced with SIGUSR1, timed from the signal to the file's rename at its end:
    the broker (one thread) serves no one meanwhile; and the file's size.
 
-Usage: python tools/measure_broker_durability.py --messages 50000 \\
-           --setting 60s --setting changes:1000
+Usage (from the repository root):
+    python -m tools.measure_broker_durability --messages 50000 \\
+        --setting 60s --setting changes:1000
 A setting is ``<N>s`` (autosave every N seconds, autosave_on_changes false)
 or ``changes:<N>`` (autosave_on_changes true, autosave_interval N).
 """
@@ -43,6 +44,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.libmosquitto_publisher import LibmosquittoSession
+from tools.mosquitto_acl import acl_text
 
 ROOT = Path(__file__).resolve().parents[1]
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -71,7 +73,8 @@ def production_config(folder: Path, port: int, setting: str) -> Path:
         text += "user root\n"  # keep root's access to the temporary folder
     conf = folder / "mosquitto.conf"
     conf.write_text(text)
-    shutil.copy(ROOT / "deploy/mosquitto/acl", folder / "acl")
+    template = (ROOT / "deploy/mosquitto/acl").read_text()
+    (folder / "acl.generated").write_text(acl_text(template, [], ["W001"]))
     for n, user in enumerate(("ingest", "W001")):
         subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if n == 0 else []),
                         str(folder / "passwd"), user, f"pw-{user}"], check=True)

@@ -10,7 +10,9 @@ and refuses any name that could be taken for another kind of account:
 * a name that is both a device and a person, or a device or person named like a
   service (ingest, monitor, healthcheck: the template's `user` lines);
 * a name Mosquitto or the topic tree cannot carry: empty, with `/`, `+`, `#`,
-  `:`, white space or control characters, or starting with `$`;
+  white space or control characters, or starting with `$`; for a person also
+  `:` (the password file's separator; a device ID with `:` is a registry name
+  that never logs in, such as a SZY206 flow point `<device_id>:<k>`);
 * with --passwd: an account in the password file that is neither a service, a
   listed person nor a listed device (it would get a device's rights unnoticed).
 
@@ -19,7 +21,7 @@ Usage (from the repository root; one name per line, `#` comments allowed):
     python tools/mosquitto_acl.py --people people.txt --devices devices.txt \\
         --passwd deploy/mosquitto/passwd --output deploy/mosquitto/acl.generated
 
-then point acl_file at the output (deploy/mosquitto/README.md, "ACL model").
+mosquitto.conf reads acl.generated (deploy/mosquitto/README.md, "ACL model").
 """
 
 from __future__ import annotations
@@ -41,13 +43,19 @@ class AccountError(ValueError):
     """One or more account names cannot be given a safe ACL; the message lists them all."""
 
 
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be an MQTT account of this broker, or None."""
+def name_problem(name: str, *, account: bool = True) -> str | None:
+    """Why ``name`` cannot be an MQTT account (or, account=False, a topic level), or None.
+
+    A device ID with ':' is a registry name only (the SZY206 flow points
+    ``<device_id>:<k>`` of docs/registry.md): it cannot log in, as the password
+    file separates user and hash with ':', so it is no account to guard.
+    """
     if not name:
         return "empty name"
     if name.startswith("$"):
         return "starts with '$' (reserved for the broker's own topics)"
-    bad = sorted({c for c in name if c in FORBIDDEN or c.isspace()
+    forbidden = FORBIDDEN if account else FORBIDDEN - {":"}
+    bad = sorted({c for c in name if c in forbidden or c.isspace()
                   or unicodedata.category(c).startswith("C")})
     if bad:
         return f"contains {', '.join(repr(c) for c in bad)}"
@@ -73,7 +81,7 @@ def acl_text(template: str, people: Sequence[str], devices: Sequence[str],
     for kind, names in (("service", services(template)), ("person", people),
                         ("device", devices)):
         for name in names:
-            problem = name_problem(name)
+            problem = name_problem(name, account=kind != "device")
             if problem:
                 problems.append(f"{kind} {name!r}: {problem}")
             kinds.setdefault(name, []).append(kind)

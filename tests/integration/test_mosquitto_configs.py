@@ -98,7 +98,7 @@ def production_conf(folder: Path, port: int) -> Path:
         conf += "\nuser root\n"  # keep root's file access
     (folder / "mosquitto.conf").write_text(conf)
     acl = acl_text((ROOT / "deploy/mosquitto/acl").read_text(), PEOPLE, DEVICES)
-    (folder / "acl").write_text(acl + "\nuser observer\ntopic read #\n")
+    (folder / "acl.generated").write_text(acl + "\nuser observer\ntopic read #\n")
     passwd = folder / "passwd"
     for user in USERS:
         subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if user == USERS[0] else []),

@@ -65,8 +65,16 @@ def test_a_name_of_two_kinds_of_account_is_refused(people, devices, message):
 ])
 def test_names_mosquitto_or_the_topic_tree_cannot_carry_are_refused(name, problem):
     assert problem in (name_problem(name) or "")
-    with pytest.raises(AccountError, match="device"):
-        acl_text(TEMPLATE, [], [name])
+    with pytest.raises(AccountError, match="person"):
+        acl_text(TEMPLATE, [name], [])
+    if name != "a:b":
+        with pytest.raises(AccountError, match="device"):
+            acl_text(TEMPLATE, [], [name])
+
+
+def test_a_device_id_with_a_colon_is_a_registry_name_that_never_logs_in():
+    assert name_problem("W001:2", account=False) is None  # a SZY206 flow point
+    assert acl_text(TEMPLATE, [], ["W001", "W001:2"]) == TEMPLATE.rstrip("\n") + "\n"
 
 
 @pytest.mark.parametrize("name", ["W001", "620123-0001", "井01", "gw.lq-03_a"])
