@@ -10,19 +10,26 @@ unacknowledged.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY as REGISTRY_METRICS
 
+from ingest.batch import IngestBatch, ReceivedMessage
+from ingest.ingestor import IngestConfig, Ingestor
 from ingest.mqtt_source import MqttSource
 from ingest.publisher import publish
+from ingest.reading_repository import WriteResult, write_batch
 from ingest.registry import load_registry_file
 from ingest.registry_repository import save_registry
 from ingest.service import subscription_topics
@@ -41,10 +48,12 @@ REGISTRY = """\
 sites:
   - {{site_id: W1, name: 一号井, kind: well, source: groundwater, rated_m3h: 100}}
   - {{site_id: G1, name: 一号闸, kind: canal_gate, source: local_surface}}
+  - {{site_id: W2, name: 二号井, kind: well, source: groundwater, rated_m3h: 100}}
 meters:
   - {{meter_id: W1-F, site_id: W1, device_id: W1, channel: flow, installed_at: "{installed}",
      initial_register: 1000}}
   - {{meter_id: W1-C, site_id: W1, device_id: W1, channel: card, installed_at: "{installed}"}}
+  - {{meter_id: W2-F, site_id: W2, device_id: W2, channel: flow, installed_at: "{installed}"}}
   - {{meter_id: G1-gate, site_id: G1, device_id: G1, channel: gate, installed_at: "{installed}",
      expected_interval_s: 900}}
 gate_ratings:
@@ -171,3 +180,126 @@ def test_hostile_messages_are_dead_letters_and_ingest_goes_on(
         assert left == []
     finally:
         session.stop()
+
+
+# --- the writer: a batch the database (or our own code) refuses is bisected ---
+
+def load_registry(database_url: str, tmp_path: Path, now: datetime) -> None:
+    path = tmp_path / "registry.yaml"
+    path.write_text(REGISTRY.format(installed=(now - timedelta(days=40)).isoformat()), "utf-8")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        save_registry(conn, load_registry_file(path, ZONE))
+
+
+def ingestor_for(database_url: str, prefix: str) -> Ingestor:
+    return Ingestor(NoSource(), IngestConfig(database_url, prefix, ZONE, try_tails=False))
+
+
+class NoSource:
+    def take(self, max_messages: int, wait_s: float) -> list[ReceivedMessage]:
+        return []
+
+    def ack(self, messages: Sequence[ReceivedMessage]) -> int:
+        return len(messages)
+
+
+def counted_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every write_batch the ingestor calls (one transaction each): its number of rows."""
+    calls: list[int] = []
+
+    def counting(conn: Any, batch: IngestBatch, *args: Any) -> WriteResult:
+        calls.append(batch.readings)
+        return write_batch(conn, batch, *args)
+
+    monkeypatch.setattr("ingest.ingestor.write_batch", counting)
+    return calls
+
+
+N_MESSAGES = 64
+
+
+@pytest.mark.parametrize("poison", ["nul_in_text", "exception_in_derivation"])
+def test_a_poison_message_is_found_by_bisection(database_url, tmp_path: Path, poison: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """One message the database refuses (a NUL the contract let through) or our own code
+    fails on (a gate opening of 1e-320 dividing by zero) among 64: about 2·log2(64)
+    transactions, not one per message (issue 11: one batch -> 1,500 commits)."""
+    now = datetime.now(ZONE).replace(microsecond=0)
+    load_registry(database_url, tmp_path, now)
+    prefix = unique_prefix()
+    t0 = int((now - timedelta(hours=3)).timestamp())
+    messages = [ReceivedMessage(f"{prefix}/W1/flow",
+                                json.dumps({"ts": t0 + 60 * i, "total_m3": 1000 + i}).encode())
+                for i in range(N_MESSAGES - 1)]
+    if poison == "nul_in_text":  # as if the contract did not know PostgreSQL's text
+        monkeypatch.setattr("ingest.contract.text_problem", lambda text: None)
+        bad = ReceivedMessage(f"{prefix}/W1/card", card("S-nul", t0, holder="王\u0000五"))
+    else:  # as if the contract did not know an instrument's resolution
+        monkeypatch.setattr("ingest.gate_contract.RESOLUTION_M", 0.0)
+        bad = ReceivedMessage(f"{prefix}/G1/gate",
+                              b'{"ts": %d, "upstream_m": 102, "downstream_m": 100.5, '
+                              b'"opening_m": 1e-320}' % t0)
+    messages.insert(N_MESSAGES // 3, bad)
+    writes = counted_writes(monkeypatch)
+    ingestor = ingestor_for(database_url, prefix)
+    try:
+        assert ingestor.commit(ingestor._build(messages), threading.Event())
+    finally:
+        ingestor._drop_connection()
+    bound = 2 * math.ceil(math.log2(N_MESSAGES)) + 1
+    assert len(writes) <= bound, f"{len(writes)} transactions for one poison message"
+    assert ingestor.stats.transactions == len(writes) + 1  # and one for the dead letter
+    assert ingestor.stats.messages == N_MESSAGES
+    assert ingestor.stats.readings_new == N_MESSAGES - 1
+    assert scalar(database_url, "SELECT count(*) FROM register_readings "
+                                "WHERE origin = 'device'") == N_MESSAGES - 1
+    letters = rows(database_url, "SELECT topic, payload, reason, detail FROM dead_letters")
+    assert len(letters) == 1
+    topic, payload, reason, detail = letters[0]
+    assert (topic, bytes(payload), reason) == (bad.topic, bad.payload, "write_failed")
+    expected = "0x00" if poison == "nul_in_text" else "ZeroDivisionError"
+    assert expected in detail, detail
+
+
+def test_readings_new_counts_both_paths(database_url, tmp_path: Path) -> None:
+    """A batch of a long message (the column path) and short ones of another meter (the
+    scalar path): every new reading counted once (issue 11: 47,400 of 50,000 reported;
+    the scalar path's count replaced the column path's)."""
+    now = datetime.now(ZONE).replace(microsecond=0)
+    load_registry(database_url, tmp_path, now)
+    prefix = unique_prefix()
+    t0 = int((now - timedelta(days=2)).timestamp())
+    long_message = [{"ts": t0 + 60 * i, "total_m3": 1000 + i} for i in range(100)]
+    messages = [ReceivedMessage(f"{prefix}/W1/flow", json.dumps(long_message).encode())]
+    messages += [ReceivedMessage(f"{prefix}/W2/flow",  # another meter, the scalar way
+                                 json.dumps({"ts": t0 + 60 * i, "total_m3": 50 + i}).encode())
+                 for i in range(10)]
+    messages += [ReceivedMessage(f"{prefix}/G1/gate",
+                                 json.dumps({"ts": t0 + 900 * i, "upstream_m": 102,
+                                             "opening_m": 0.5}).encode()) for i in range(5)]
+    messages += [ReceivedMessage(f"{prefix}/W1/card", card(f"S-{i}", t0 + 900 * i))
+                 for i in range(3)]
+    before = REGISTRY_METRICS.get_sample_value("waterbudget_ingest_readings_total",
+                                               {"outcome": "new"}) or 0.0
+    ingestor = ingestor_for(database_url, prefix)
+    try:
+        assert ingestor.commit(ingestor._build(messages), threading.Event())
+        # a second batch: the long message's meter has readings now, so these go the scalar way
+        later = [ReceivedMessage(f"{prefix}/W1/flow",
+                                 json.dumps({"ts": t0 + 6000 + 60 * i,
+                                             "total_m3": 1100 + i}).encode()) for i in range(7)]
+        later.append(ReceivedMessage(f"{prefix}/W1/flow", json.dumps(
+            [{"ts": t0 + 7000 + 60 * i, "total_m3": 1200 + i} for i in range(20)]).encode()))
+        assert ingestor.commit(ingestor._build(later), threading.Event())
+    finally:
+        ingestor._drop_connection()
+    stored = int(scalar(database_url, "SELECT count(*) FROM register_readings "
+                                      "WHERE origin = 'device'"))
+    assert stored == 100 + 10 + 7 + 20
+    sessions = int(scalar(database_url, "SELECT count(*) FROM card_sessions"))
+    gates = int(scalar(database_url, "SELECT count(*) FROM gate_readings"))
+    assert (sessions, gates) == (3, 5)
+    assert ingestor.stats.readings_new == stored + sessions + gates
+    after = REGISTRY_METRICS.get_sample_value("waterbudget_ingest_readings_total",
+                                              {"outcome": "new"}) or 0.0
+    assert after - before == stored + sessions + gates
