@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import psycopg
 import pytest
 from prometheus_client import REGISTRY as REGISTRY_METRICS
@@ -33,6 +34,7 @@ from ingest.reading_repository import WriteResult, write_batch
 from ingest.registry import load_registry_file
 from ingest.registry_repository import save_registry
 from ingest.service import subscription_topics
+from ingest.storable_text import escaped
 from tests.integration.ingest_support import (
     ZONE,
     rows,
@@ -41,6 +43,7 @@ from tests.integration.ingest_support import (
     unique_prefix,
     wait_for,
 )
+from tests.unit import test_ingest_fuzz as fuzz
 
 pytestmark = pytest.mark.integration
 
@@ -303,3 +306,40 @@ def test_readings_new_counts_both_paths(database_url, tmp_path: Path) -> None:
     after = REGISTRY_METRICS.get_sample_value("waterbudget_ingest_readings_total",
                                               {"outcome": "new"}) or 0.0
     assert after - before == stored + sessions + gates
+
+
+# --- fuzzed batches through the real writer ---
+
+def test_fuzzed_batches_are_committed_or_dead_lettered(database_url, tmp_path: Path) -> None:
+    """Hypothesis batches (tests/unit/test_ingest_fuzz.py) written to the real database
+    through the ingestor: every message committed or dead-lettered, every dead letter the
+    build named stored, no row refused by the database (no ``write_failed``)."""
+    path = tmp_path / "registry.yaml"  # installed long before the fuzzed times
+    path.write_text(REGISTRY.format(installed=(fuzz.INSTALLED - timedelta(days=1)).isoformat()),
+                    "utf-8")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        save_registry(conn, load_registry_file(path, ZONE))
+
+    stored_rows: list[int] = []
+
+    @hypothesis.settings(max_examples=40, deadline=None, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(fuzz.messages)
+    def write(drawn: list[ReceivedMessage]) -> None:
+        prefix = unique_prefix()
+        messages = [m._replace(topic=prefix + m.topic.removeprefix(fuzz.PREFIX)) for m in drawn]
+        ingestor = ingestor_for(database_url, prefix)
+        try:
+            built = ingestor._build(messages)
+            assert ingestor.commit(built, threading.Event())
+        finally:
+            ingestor._drop_connection()
+        assert ingestor.stats.messages == len(messages)
+        stored = rows(database_url, "SELECT DISTINCT topic, reason FROM dead_letters "
+                                    "WHERE topic LIKE %s", (prefix + "/%",))
+        pure = ingestor._build(messages).batch.dead_letters
+        assert sorted(stored) == sorted({(escaped(d.topic), d.reason) for d in pure})
+        stored_rows.append(ingestor.stats.readings_new)
+
+    write()
+    assert sum(stored_rows) > 0, "the fuzzed batches must also produce rows, not only letters"
