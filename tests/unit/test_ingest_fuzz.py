@@ -91,11 +91,25 @@ def field_value(name: str) -> st.SearchStrategy[Any]:
 
 
 @st.composite
+def plausible(draw: st.DrawFn) -> dict[str, Any]:
+    """An element every channel accepts as it is."""
+    ts = draw(st.integers(int((NOW - timedelta(days=300)).timestamp()), int(NOW.timestamp())))
+    value = draw(st.floats(0, 1e6))
+    return {"ts": ts, "total_m3": value, "total_kwh": value, "flow_m3h": 12.5,
+            "session_id": draw(st.text(max_size=8)) + "S", "card_id": "6200123400017",
+            "holder": "王五", "start": ts - 600, "end": ts, "volume_m3": 1.5, "kwh": 1.0,
+            "balance_m3": -3.5, "online": True, "alarms": 0, "upstream_m": 102.5,
+            "downstream_m": 100.0, "opening_m": 0.5}
+
+
+@st.composite
 def element(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 9)) == 0:
         return draw(json_values)  # not even an object
     names = draw(st.lists(st.sampled_from(FIELDS), max_size=8, unique=True))
-    obj: dict[str, Any] = {name: draw(field_value(name)) for name in names}
+    obj: dict[str, Any] = draw(plausible()) if draw(st.booleans()) else {}
+    obj.update({name: draw(field_value(name)) for name in names[:draw(st.integers(0, 3))]}
+               if obj else {name: draw(field_value(name)) for name in names})
     if draw(st.booleans()):
         obj.update(draw(st.dictionaries(texts, json_values, max_size=2)))
     return obj
