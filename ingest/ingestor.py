@@ -310,6 +310,7 @@ class Ingestor:
         with conn.transaction():
             insert_dead_letters(conn, [letter])
         DEAD_LETTERS.labels(letter.reason).inc()
+        MESSAGES.inc()
         self.stats.messages += 1
         self.stats.dead_letters += 1
         log.error("dead-lettered a message on %s: %s", escaped(message.topic), _first_line(exc))
