@@ -26,11 +26,11 @@ import psycopg
 import pytest
 from prometheus_client import REGISTRY as REGISTRY_METRICS
 
-from ingest.batch import IngestBatch, ReceivedMessage
+from ingest.batch import DeadLetter, IngestBatch, ReceivedMessage
 from ingest.ingestor import IngestConfig, Ingestor
 from ingest.mqtt_source import MqttSource
 from ingest.publisher import publish
-from ingest.reading_repository import WriteResult, write_batch
+from ingest.reading_repository import WriteResult, insert_dead_letters, write_batch
 from ingest.registry import load_registry_file
 from ingest.registry_repository import save_registry
 from ingest.service import subscription_topics
@@ -343,3 +343,15 @@ def test_fuzzed_batches_are_committed_or_dead_lettered(database_url, tmp_path: P
 
     write()
     assert sum(stored_rows) > 0, "the fuzzed batches must also produce rows, not only letters"
+
+
+def test_a_dead_letter_about_unstorable_text_is_storable(database_url) -> None:
+    """Topic, reason and detail go in escaped; the payload as received (bytea)."""
+    payload = '{"holder": "王\u0000五", "x": "\\ud800"}'.encode()
+    letter = DeadLetter("wb/W1/card\u0000", payload, "unstorable_text",
+                        "holder holds \u0000 and \ud800 and 王")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with conn.transaction():
+            assert insert_dead_letters(conn, [letter]) == 1
+        stored = conn.execute("SELECT topic, payload, detail FROM dead_letters").fetchall()
+    assert stored == [("wb/W1/card\\u0000", payload, "holder holds \\u0000 and \\ud800 and 王")]
