@@ -70,6 +70,15 @@ class IngestBatch:
     gates: list[GateMeterReading] = field(default_factory=list)  # ingest/field_messages.py
     runs: list[RegisterRun] = field(default_factory=list)  # long register messages as columns
 
+    def extend(self, other: IngestBatch) -> None:
+        """Add another batch's rows and dead letters after this one's."""
+        self.registers += other.registers
+        self.sessions += other.sessions
+        self.statuses += other.statuses
+        self.dead_letters += other.dead_letters
+        self.gates += other.gates
+        self.runs += other.runs
+
     @property
     def readings(self) -> int:
         return (len(self.registers) + sum(len(r) for r in self.runs) + len(self.sessions)

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from ingest.storable_text import encoded, text_problem
+
 CHANNELS = ("flow", "power", "card", "status")
 MAX_ELEMENTS = 10_000
 MAX_REGISTER = 1e12  # m³ or kWh; anything larger is not a meter register
@@ -169,6 +171,9 @@ def _text(obj: dict[str, Any], field: str, *, required: bool) -> str | None:
     text = str(value).strip()
     if not text or len(text) > 200:
         raise PayloadError("absurd_value", f"{field} must be 1..200 characters")
+    problem = text_problem(text)
+    if problem is not None:
+        raise PayloadError("unstorable_text", f"{field} {problem}")
     return text
 
 
@@ -232,12 +237,51 @@ def _card_session(device_id: str, obj: dict[str, Any], tz: ZoneInfo, now: dateti
     kwh = _number(obj, "kwh", required=False)
     if volume is None and kwh is None:
         raise PayloadError("missing_field", "a card session needs volume_m3 or kwh")
-    balance = obj.get("balance_m3")
-    if balance is not None and (isinstance(balance, bool) or not isinstance(balance, int | float)
-                                or not math.isfinite(balance)):
-        raise PayloadError("wrong_type", "balance_m3 must be a number")
     return CardSession(device_id, session_id, card_id, holder, started, ended, volume, kwh,
-                       None if balance is None else float(balance))
+                       _balance(obj))
+
+
+def _balance(obj: dict[str, Any]) -> float | None:
+    """``balance_m3``: any number within ±MAX_REGISTER (a balance may be negative)."""
+    balance = obj.get("balance_m3")
+    if balance is None:
+        return None
+    if isinstance(balance, bool) or not isinstance(balance, int | float):
+        raise PayloadError("wrong_type", "balance_m3 must be a number")
+    try:
+        number = float(balance)
+    except OverflowError:
+        raise PayloadError("absurd_value", "balance_m3 is beyond any card's range") from None
+    if not math.isfinite(number) or abs(number) > MAX_REGISTER:
+        raise PayloadError("absurd_value",
+                           f"balance_m3={number!r} is outside ±{MAX_REGISTER:g}")
+    return number
+
+
+def load_document(payload: bytes) -> Any:
+    """The JSON document of a payload; every way it can be unreadable is ``invalid_json``.
+
+    ``json.loads`` rather than orjson: the contract's reasons for NaN, Infinity and
+    numbers beyond a float (``bad_time``, ``absurd_value``) need them parsed.
+    Nesting deeper than the interpreter's recursion limit is unreadable too.
+    """
+    try:
+        return json.loads(payload)
+    except RecursionError:
+        raise PayloadError("invalid_json", "invalid JSON: nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError("invalid_json", f"invalid JSON: {exc}") from None
+
+
+def element_bytes(element: Any, payload: bytes) -> bytes:
+    """A rejected array element as JSON for its dead letter; the whole payload if it has none.
+
+    Lone surrogates are written as JSON escapes, so the bytes are always UTF-8.
+    """
+    try:
+        return encoded(json.dumps(element, ensure_ascii=False))
+    except (RecursionError, ValueError):
+        return payload
 
 
 class ParsedMessage(NamedTuple):  # a named tuple: one per message on the hot path
@@ -337,10 +381,9 @@ def parse_message(topic: Topic, payload: bytes, *, tz: ZoneInfo, now: datetime,
         if fast is not None:
             return fast
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return ParsedMessage([], [], [(Rejection("invalid_json", f"invalid JSON: {exc}"),
-                                       payload)])
+        doc = load_document(payload)
+    except PayloadError as exc:
+        return ParsedMessage([], [], [(Rejection(exc.reason, exc.detail), payload)])
     if isinstance(doc, list):
         if not doc:
             return ParsedMessage([], [], [(Rejection("empty_batch", "empty JSON array"), payload)])
@@ -359,6 +402,6 @@ def parse_message(topic: Topic, payload: bytes, *, tz: ZoneInfo, now: datetime,
             readings.append(parse_element(topic, element, tz=tz, now=now, max_future=max_future))
             indices.append(where)
         except PayloadError as exc:
-            raw = json.dumps(element, ensure_ascii=False).encode() if where is not None else payload
+            raw = element_bytes(element, payload) if where is not None else payload
             rejections.append((Rejection(exc.reason, exc.detail, where), raw))
     return ParsedMessage(readings, indices, rejections)

@@ -6,11 +6,18 @@ on ``{prefix}/{device}/gate`` (JSON gate reports, ``ingest.gate_contract``) and 
 are read here, every other message by ``ingest.batch.build_batch``. All of them
 end in one ``IngestBatch``, written in one transaction with the same
 idempotency, consumption derivation and dead letters. Pure code.
+
+No message can make the build fail: the contract's rules name every defect
+they know, and an exception no rule foresaw (a bug, a new kind of hostile
+input) is caught here, the batch built again one message at a time, and the
+message that raised it dead-lettered as ``parse_failed`` with the exception —
+so the other messages still go through and the ingestor never crash-loops on
+a redelivered message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,7 +46,38 @@ def field_topic(topic: str, prefix: str) -> tuple[str, str] | None:
 def build_batch_with_field_messages(messages: Iterable[ReceivedMessage], registry: Registry, *,
                                     prefix: str, default_zone: ZoneInfo, now: datetime,
                                     max_future: timedelta) -> IngestBatch:
-    """``build_batch`` for JSON readings, plus the field channels' rows in the same batch."""
+    """``build_batch`` for JSON readings, plus the field channels' rows in the same batch.
+
+    Never raises for a message's content: see the module's docstring.
+    """
+    taken = messages if isinstance(messages, Sequence) else list(messages)
+    try:
+        return _build(taken, registry, prefix=prefix, default_zone=default_zone, now=now,
+                      max_future=max_future)
+    except Exception:  # whatever it is, one message's content caused it
+        pass
+    batch = IngestBatch()
+    for message in taken:
+        try:
+            batch.extend(_build([message], registry, prefix=prefix, default_zone=default_zone,
+                                now=now, max_future=max_future))
+        except Exception as exc:
+            batch.dead_letters.append(failed_message(message, "parse_failed", exc))
+    return batch
+
+
+def failed_message(message: ReceivedMessage, reason: str, exc: BaseException) -> DeadLetter:
+    """The dead letter of a message that made the ingest code fail, naming the exception."""
+    try:
+        text = str(exc)
+    except Exception:  # a str() that fails says nothing more
+        text = ""
+    return DeadLetter(message.topic, message.payload, reason,
+                      f"{type(exc).__name__}: {text}"[:2000])
+
+
+def _build(messages: Sequence[ReceivedMessage], registry: Registry, *, prefix: str,
+           default_zone: ZoneInfo, now: datetime, max_future: timedelta) -> IngestBatch:
     plain: list[ReceivedMessage] = []
     field: list[tuple[ReceivedMessage, str, str]] = []
     for message in messages:

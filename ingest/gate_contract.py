@@ -11,19 +11,29 @@ docs/mqtt-contract.md.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from ingest.contract import EARLIEST, MAX_ELEMENTS, PayloadError, Rejection, parse_timestamp
+from ingest.contract import (
+    EARLIEST,
+    MAX_ELEMENTS,
+    PayloadError,
+    Rejection,
+    element_bytes,
+    load_document,
+    parse_timestamp,
+)
 from ingest.registry import Meter
 
 GATE_CHANNEL = "gate"
 LEVEL_RANGE_M = (-1_000.0, 10_000.0)  # elevations: the Dead Sea shore to well above any canal
 MAX_OPENING_M = 100.0
+# no instrument resolves less: a smaller non-zero value is an encoder fault (1e-320, a
+# subnormal float, made the discharge formula divide by zero)
+RESOLUTION_M = 1e-6
 VALUE_FIELDS = ("upstream_m", "downstream_m", "opening_m")
 
 
@@ -55,6 +65,9 @@ def checked_value(name: str, number: float) -> float:
     low, high = (0.0, MAX_OPENING_M) if name == "opening_m" else LEVEL_RANGE_M
     if not math.isfinite(number) or not low <= number <= high:
         raise PayloadError("absurd_value", f"{name}={number!r} is outside {low:g}..{high:g} m")
+    if number != 0 and abs(number) < RESOLUTION_M:
+        raise PayloadError("absurd_value", f"{name}={number!r} is below any instrument's "
+                                           f"resolution ({RESOLUTION_M:g} m) but not 0")
     return number
 
 
@@ -93,10 +106,9 @@ def parse_gate_message(device_id: str, payload: bytes, *, tz: ZoneInfo, now: dat
                        max_future: timedelta) -> ParsedGateMessage:
     """A whole ``gate`` payload -> accepted reports and per-element rejections."""
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return ParsedGateMessage([], [(Rejection("invalid_json", f"invalid JSON: {exc}"),
-                                       payload)])
+        doc = load_document(payload)
+    except PayloadError as exc:
+        return ParsedGateMessage([], [(Rejection(exc.reason, exc.detail), payload)])
     is_array = isinstance(doc, list)
     elements = doc if is_array else [doc]
     if is_array and not elements:
@@ -112,7 +124,6 @@ def parse_gate_message(device_id: str, payload: bytes, *, tz: ZoneInfo, now: dat
             reports.append((where, parse_gate_element(device_id, element, tz=tz, now=now,
                                                       max_future=max_future)))
         except PayloadError as exc:
-            raw = (json.dumps(element, ensure_ascii=False).encode() if where is not None
-                   else payload)
+            raw = element_bytes(element, payload) if where is not None else payload
             rejections.append((Rejection(exc.reason, exc.detail, where), raw))
     return ParsedGateMessage(reports, rejections)

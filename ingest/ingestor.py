@@ -14,9 +14,14 @@
 * Database unreachable: keep the broker connection, retry the same batch with
   exponential backoff, resume without loss. The broker stops sending once
   Receive Maximum messages are unacknowledged, so memory stays bounded.
-* A batch the database rejects for its content (not for an outage) is split
-  message by message; a message that still fails is dead-lettered with the
-  database's reason, so one poison message never blocks the stream.
+* A batch whose write fails for its content — the database refuses a row, or
+  any exception other than an outage (``OUTAGES``) — is bisected: written again
+  in two halves, recursively, until the message that fails is alone; that one
+  is dead-lettered (``write_failed``, with the exception) and acknowledged, so
+  one poison message never blocks the stream and costs about 2·log2(n)
+  transactions, not n. Building a batch never fails for a message's content
+  (``ingest.field_messages``): such a message is dead-lettered as
+  ``parse_failed``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import psycopg
 from prometheus_client import Counter, Histogram
 
 from ingest.batch import DeadLetter, IngestBatch, ReceivedMessage
-from ingest.field_messages import build_batch_with_field_messages
+from ingest.field_messages import build_batch_with_field_messages, failed_message
 from ingest.reading_repository import (
     WriteResult,
     insert_dead_letters,
@@ -46,6 +51,7 @@ from ingest.reading_repository import (
 from ingest.register_tails import RegisterTails
 from ingest.registry import Registry
 from ingest.registry_repository import load_registry, registry_version
+from ingest.storable_text import escaped
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +95,8 @@ class IngestStats:
     readings_new: int = 0
     readings_duplicate: int = 0
     dead_letters: int = 0
-    batches: int = 0
+    batches: int = 0  # committed write transactions
+    transactions: int = 0  # write transactions begun: committed or rolled back
     db_failures: int = 0
     last_commit: float = 0.0
     on_commit: list[Callable[[WriteResult], None]] = field(default_factory=list)
@@ -186,7 +193,12 @@ class Ingestor:
         return _Built(messages, batch, version)
 
     def commit(self, built: _Built, stop: threading.Event) -> bool:
-        """Write the batch; True once committed, False if stopped before that."""
+        """Write the batch; True once committed, False if stopped before that.
+
+        An outage (``OUTAGES``) is retried with backoff. Any other failure of the
+        write — the database refusing a row, or our own code raising on this
+        content — is the content's fault: see ``_rejected``.
+        """
         delay = BACKOFF_START_S
         while not stop.is_set():
             try:
@@ -195,27 +207,40 @@ class Ingestor:
             except OUTAGES as exc:
                 self._outage(exc, delay, stop)
                 delay = min(delay * 2, BACKOFF_MAX_S)
-            except psycopg.Error as exc:
-                DB_ERRORS.labels("rejected").inc()
-                self._drop_connection()
-                messages = built.messages
-                if len(messages) > 1:
-                    log.warning("batch rejected (%s); writing its messages one by one", exc)
-                    return all(self.commit(self._build([m]), stop) for m in messages)
-                try:
-                    self._dead_letter(messages[0], exc)
-                    return True
-                except OUTAGES as outage:
-                    self._outage(outage, delay, stop)
-                    delay = min(delay * 2, BACKOFF_MAX_S)
+            except Exception as exc:  # whatever it is, the content caused it
+                return self._rejected(built, exc, stop)
+        return False
+
+    def _rejected(self, built: _Built, exc: Exception, stop: threading.Event) -> bool:
+        """Bisect a rejected batch until the message that fails is alone; dead-letter it.
+
+        A batch of n messages with one poison message costs about 2·log2(n)
+        transactions, not n; each half is built again and written as a batch.
+        """
+        DB_ERRORS.labels("rejected").inc()
+        self._drop_connection()
+        messages = built.messages
+        if len(messages) > 1:
+            half = len(messages) // 2
+            log.warning("batch of %d messages rejected (%s); writing it in two halves",
+                        len(messages), _first_line(exc))
+            return (self.commit(self._build(messages[:half]), stop)
+                    and self.commit(self._build(messages[half:]), stop))
+        delay = BACKOFF_START_S
+        while not stop.is_set():
+            try:
+                self._dead_letter(messages[0], exc)
+                return True
+            except OUTAGES as outage:
+                self._outage(outage, delay, stop)
+                delay = min(delay * 2, BACKOFF_MAX_S)
         return False
 
     def _outage(self, exc: Exception, delay: float, stop: threading.Event) -> None:
         DB_ERRORS.labels("outage").inc()
         self.stats.db_failures += 1
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         log.warning("database unavailable (%s); retrying in %.1f s, nothing acked",
-                    first_line, delay)
+                    _first_line(exc), delay)
         self._drop_connection()
         stop.wait(delay)
 
@@ -252,6 +277,7 @@ class Ingestor:
         if built.registry_version != version:  # built before a registry change: again
             built = self._build(built.messages)
         started = time.perf_counter()
+        self.stats.transactions += 1
         result = write_batch(conn, built.batch, registry, self._tails)
         if self._tails is not None:
             self._tails.remember(result.tails)
@@ -273,12 +299,23 @@ class Ingestor:
         for callback in self.stats.on_commit:
             callback(result)
 
-    def _dead_letter(self, message: ReceivedMessage, exc: psycopg.Error) -> None:
-        letter = DeadLetter(message.topic, message.payload, "write_failed",
-                            f"the database rejected this message: {exc}".strip()[:2000])
+    def _dead_letter(self, message: ReceivedMessage, exc: Exception) -> None:
+        what = ("the database rejected this message" if isinstance(exc, psycopg.Error)
+                else "writing this message failed")
+        letter = failed_message(message, "write_failed", exc)
+        letter = DeadLetter(letter.topic, letter.payload, letter.reason,
+                            f"{what}: {letter.detail}"[:2000])
         conn = self._connection()
+        self.stats.transactions += 1
         with conn.transaction():
             insert_dead_letters(conn, [letter])
         DEAD_LETTERS.labels(letter.reason).inc()
+        MESSAGES.inc()
+        self.stats.messages += 1
         self.stats.dead_letters += 1
-        log.error("dead-lettered a message on %s: %s", message.topic, exc)
+        log.error("dead-lettered a message on %s: %s", escaped(message.topic), _first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = escaped(str(exc)).strip()
+    return text.splitlines()[0] if text else repr(exc)

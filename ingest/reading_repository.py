@@ -36,6 +36,7 @@ from ingest.register_runs import RegisterRun, as_time, plain_run_rows
 from ingest.register_tails import RegisterTails
 from ingest.registry import Meter, Registry
 from ingest.session_repository import insert_sessions, upsert_consumption
+from ingest.storable_text import escaped
 from ingest.volumes import INTERVAL_COLUMNS, interval_figures
 
 __all__ = ["Conn", "WriteResult", "insert_dead_letters", "lock_meters", "rederive_meter",
@@ -249,9 +250,10 @@ def _write_registers(conn: Conn, readings: Sequence[MeterReading], registry: Reg
     if new_rows:
         copy_rows(conn, READINGS_TARGET, READING_TYPES, new_rows)
     _update_figures(conn, revised)
-    result.readings_new = len(new_rows)
-    result.readings_duplicate = len(readings) - len(new_rows)
-    result.consumption_rows = len(new_rows) + len(revised)
+    # added to, not set: the column path (_write_runs) has counted its readings already
+    result.readings_new += len(new_rows)
+    result.readings_duplicate += len(readings) - len(new_rows)
+    result.consumption_rows += len(new_rows) + len(revised)
 
 
 def _update_figures(conn: Conn, rows: Sequence[tuple[object, ...]]) -> None:
@@ -301,15 +303,16 @@ def _fetch_context_spans(conn: Conn, span_of: dict[str, tuple[datetime, datetime
 
 
 def insert_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
+    """Store dead letters; their text escaped, so a letter about unstorable text is storable."""
     if not letters:
         return 0
     cur = conn.execute(
         "INSERT INTO dead_letters (topic, payload, payload_sha256, element, reason, detail) "
         "SELECT * FROM unnest(%b::text[], %b::bytea[], %b::bytea[], %b::int[], %b::text[], "
         "%b::text[]) ON CONFLICT DO NOTHING",
-        ([d.topic for d in letters], [d.payload for d in letters],
+        ([escaped(d.topic) for d in letters], [d.payload for d in letters],
          [hashlib.sha256(d.payload).digest() for d in letters], [d.element for d in letters],
-         [d.reason for d in letters], [d.detail for d in letters]))
+         [escaped(d.reason) for d in letters], [escaped(d.detail) for d in letters]))
     return cur.rowcount
 
 
