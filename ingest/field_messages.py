@@ -38,8 +38,15 @@ def field_topic(topic: str, prefix: str) -> tuple[str, str] | None:
 
 def build_batch_with_field_messages(messages: Iterable[ReceivedMessage], registry: Registry, *,
                                     prefix: str, default_zone: ZoneInfo, now: datetime,
-                                    max_future: timedelta) -> IngestBatch:
-    """``build_batch`` for JSON readings, plus the field channels' rows in the same batch."""
+                                    max_future: timedelta,
+                                    szy206_over_tcp: bool = False) -> IngestBatch:
+    """``build_batch`` for JSON readings, plus the field channels' rows in the same batch.
+
+    ``szy206_over_tcp``: the messages come from the SZY206 TCP listener, not from the
+    broker. The SZY206 frames' gateway binding depends on it, never on the topic's
+    text: over MQTT the topic's middle level is the publishing gateway's ID (even
+    one that reads ``tcp:…``, to which no terminal can be bound).
+    """
     plain: list[ReceivedMessage] = []
     field: list[tuple[ReceivedMessage, str, str]] = []
     for message in messages:
@@ -52,7 +59,8 @@ def build_batch_with_field_messages(messages: Iterable[ReceivedMessage], registr
                         max_future=max_future)
     for message, source, channel in field:
         if channel == SZY206_CHANNEL:
-            add_szy206_payload(batch, message.topic, message.payload, registry, now=now,
+            add_szy206_payload(batch, message.topic, message.payload, registry,
+                               gateway=None if szy206_over_tcp else source, now=now,
                                max_future=max_future)
         else:
             add_gate_payload(batch, message, source, registry, default_zone=default_zone,

@@ -31,11 +31,12 @@ def build_ingestor(settings: Settings) -> tuple[MqttSource, Ingestor]:
     return source, Ingestor(source, _config(settings, tails=not settings.mqtt_share_group))
 
 
-def _config(settings: Settings, *, tails: bool) -> IngestConfig:
+def _config(settings: Settings, *, tails: bool, szy206_over_tcp: bool = False) -> IngestConfig:
     return IngestConfig(settings.database_url, settings.topic_prefix, settings.zone,
                         settings.ingest_batch_size, settings.ingest_batch_wait_ms / 1000,
                         timedelta(seconds=settings.ingest_max_future_s), try_tails=tails,
-                        batch_bytes=settings.ingest_batch_bytes)
+                        batch_bytes=settings.ingest_batch_bytes,
+                        szy206_over_tcp=szy206_over_tcp)
 
 
 def build_szy206_ingestor(settings: Settings, *, host: str,
@@ -43,7 +44,7 @@ def build_szy206_ingestor(settings: Settings, *, host: str,
     """SZY206 terminals over TCP -> the same ingest loop as MQTT messages."""
     source = Szy206Listener(host, port, prefix=settings.topic_prefix,
                             max_unacked=settings.mqtt_receive_maximum)
-    return source, Ingestor(source, _config(settings, tails=True))
+    return source, Ingestor(source, _config(settings, tails=True, szy206_over_tcp=True))
 
 
 def run_szy206_listener(settings: Settings, stop: threading.Event, *, host: str,
