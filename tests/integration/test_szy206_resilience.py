@@ -1,0 +1,129 @@
+"""The SZY206 listener process under resource exhaustion and with a dead I/O thread
+(issue 11: "the SZY206 listener dies silently"), with the real database."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ingest_support import unique_prefix, wait_for
+from tests.integration.test_field_ingest import (
+    DIRECT,
+    device_readings,
+    flow_frame,
+    prepare,
+    read_acks,
+)
+from waterbudget.embedded import free_port, wait_for_port
+
+pytestmark = pytest.mark.integration
+
+DESCRIPTORS = 64  # RLIMIT_NOFILE of the listener process: ~10 are in use after start
+CONNECTIONS = 120  # more than it can hold
+
+
+def start_listener(database_url: str, port: int, log: Path, *, descriptors: int | None = None,
+                   inject: str = "") -> subprocess.Popen[bytes]:
+    """``waterbudget szy206-listen`` in a process of its own; ``inject``: Python run before
+    the CLI (a fault to inject)."""
+    env = {**os.environ, "WATERBUDGET_DATABASE_URL": database_url,
+           "WATERBUDGET_TOPIC_PREFIX": unique_prefix(), "WATERBUDGET_INGEST_BATCH_WAIT_MS": "20"}
+
+    def limit() -> None:
+        if descriptors is not None:
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, hard))
+
+    code = f"{inject}\nimport sys\nfrom waterbudget.cli import main\nsys.exit(main(sys.argv[1:]))"
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, "szy206-listen", "--host", "127.0.0.1", "--port",
+             str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit)
+
+
+def stop(process: subprocess.Popen[bytes]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        raise
+
+
+def test_listener_out_of_descriptors_keeps_serving_and_accepts_again(database_url,
+                                                                     tmp_path) -> None:
+    now = prepare(database_url, tmp_path)
+    frames = [flow_frame(100_000 + 10 * k, now - timedelta(minutes=60 - 10 * k), DIRECT)
+              for k in range(1, 4)]
+    port = free_port()
+    log = tmp_path / "listener.log"
+    process = start_listener(database_url, port, log, descriptors=DESCRIPTORS)
+    crowd: list[socket.socket] = []
+    started = time.monotonic()
+    try:
+        wait_for_port(port, 30)
+        with socket.create_connection(("127.0.0.1", port)) as held:
+            held.sendall(frames[0])
+            assert len(read_acks(held, 1)) == 1  # committed: the database connection is open
+            crowd = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
+            wait_for(lambda: b"Too many open files" in log.read_bytes(), 60,
+                     "the listener to run out of descriptors")
+            held.sendall(frames[1])  # at the limit, the open connections are still served
+            assert len(read_acks(held, 1)) == 1
+            assert process.poll() is None
+            for sock in crowd:  # descriptors free up
+                sock.close()
+            with socket.create_connection(("127.0.0.1", port)) as newcomer:
+                newcomer.sendall(frames[2])
+                assert len(read_acks(newcomer, 1, timeout=60)) == 1  # accepted and confirmed
+        assert [value for _, value in device_readings(database_url)] == [
+            100_010.0, 100_020.0, 100_030.0]
+    finally:
+        for sock in crowd:
+            sock.close()
+        code = stop(process)
+    elapsed = time.monotonic() - started
+    output = log.read_text("utf-8", "replace")
+    assert code == 0, output[-3000:]
+    warnings = output.count("cannot accept a terminal connection")
+    assert 1 <= warnings <= 2 + elapsed / 10, output[-3000:]  # rate-limited: one per 10 s
+
+
+INJECTED_FAULT = """\
+from ingest.szy206_listener import Szy206Listener
+
+def _accept(self):
+    raise RuntimeError("injected fault in the I/O thread")
+
+Szy206Listener._accept = _accept
+"""
+
+
+def test_a_dead_io_thread_ends_the_process_with_a_non_zero_exit(database_url,
+                                                                 tmp_path) -> None:
+    prepare(database_url, tmp_path)
+    port = free_port()
+    log = tmp_path / "listener.log"
+    process = start_listener(database_url, port, log, inject=INJECTED_FAULT)
+    try:
+        wait_for_port(port, 30)
+        with socket.create_connection(("127.0.0.1", port)):
+            wait_for(lambda: process.poll() is not None, 60,
+                     "the process to end after its I/O thread died")
+    finally:
+        code = stop(process)
+    output = log.read_text("utf-8", "replace")
+    assert code != 0, output[-3000:]
+    assert "I/O thread died" in output
+    assert "injected fault in the I/O thread" in output
