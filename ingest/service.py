@@ -47,6 +47,7 @@ def build_szy206_ingestor(settings: Settings, *, host: str, port: int,
     source = Szy206Listener(host, port, prefix=settings.topic_prefix,
                             max_unacked=settings.mqtt_receive_maximum,
                             max_outgoing_bytes=settings.szy206_max_outgoing_bytes,
+                            max_connections=settings.szy206_max_connections,
                             on_failure=on_failure)
     return source, Ingestor(source, _config(settings, tails=True, szy206_over_tcp=True))
 

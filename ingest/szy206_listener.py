@@ -21,9 +21,12 @@ are bounded too: a connection whose unsent confirmations exceed
 ``max_outgoing_bytes`` is closed (its committed frames stay committed; the
 terminal resends the unconfirmed ones, which the idempotent keys absorb).
 
-Resource exhaustion: an ``accept`` that fails for want of descriptors or memory
-(EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged (at most once per
-``ACCEPT_LOG_EVERY_S``) and accepting pauses with a growing back-off while the
+Resource exhaustion: the listener takes at most ``max_connections`` terminals
+(default: the descriptor limit, ``ulimit -n``, less ``DESCRIPTOR_RESERVE``), so
+terminals alone never take the descriptors the database connection needs; more
+wait in the kernel's listen backlog until one closes. An ``accept`` that fails for
+want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged (at most
+once per ``ACCEPT_LOG_EVERY_S``) and accepting pauses with a growing back-off while the
 open connections are served as before; it resumes when the back-off ends or a
 connection closes (a descriptor is free again). Waiting terminals stay in the
 kernel's listen backlog. Errors of one incoming connection (ECONNABORTED, …) just
@@ -42,7 +45,9 @@ import contextlib
 import errno
 import itertools
 import logging
+import math
 import queue
+import resource
 import selectors
 import socket
 import threading
@@ -68,6 +73,9 @@ SEND_BUFFER_BYTES = 16_384
 ACCEPT_BACKOFF_START_S = 0.05
 ACCEPT_BACKOFF_MAX_S = 2.0
 ACCEPT_LOG_EVERY_S = 10.0
+# descriptors kept free for the database connection, the metrics endpoint, logging…:
+# terminals alone must never exhaust them, or nothing could be committed or confirmed
+DESCRIPTOR_RESERVE = 32
 # accept() failed for want of resources: pause accepting (the backlog keeps the callers)
 ACCEPT_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 # accept() failed for that one incoming connection (gone or refused): try the next
@@ -76,6 +84,14 @@ ACCEPT_CONNECTION_ERRORS = frozenset(
         "ECONNABORTED", "ECONNRESET", "EPROTO", "EPERM", "ETIMEDOUT", "ENETDOWN",
         "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH", "ENONET", "ENOPROTOOPT", "EOPNOTSUPP"))
     if code is not None)
+
+
+def default_max_connections() -> int:
+    """The soft descriptor limit (ulimit -n) less DESCRIPTOR_RESERVE, at least 1."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(1, soft - DESCRIPTOR_RESERVE)
 
 
 class ListenerFailedError(RuntimeError):
@@ -96,12 +112,14 @@ class Szy206Listener:
     def __init__(self, host: str, port: int, *, prefix: str, max_unacked: int = MAX_UNACKED,
                  idle_timeout_s: float = IDLE_TIMEOUT_S,
                  max_outgoing_bytes: int = MAX_OUTGOING_BYTES,
+                 max_connections: int = 0,
                  on_failure: Callable[[BaseException], None] | None = None) -> None:
         self._bind = (host, port)
         self._prefix = prefix.rstrip("/")
         self._max_unacked = max_unacked
         self._idle_timeout_s = idle_timeout_s
         self._max_outgoing_bytes = max_outgoing_bytes
+        self._max_connections = max_connections or default_max_connections()
         self._on_failure = on_failure
         self.failure: BaseException | None = None  # what killed the I/O thread
         self._accepting = True
@@ -244,6 +262,12 @@ class Szy206Listener:
     def _accept(self) -> None:
         assert self._server is not None
         while True:
+            if len(self._connections) >= self._max_connections:
+                self._accept_failed(f"{len(self._connections)} connections, the most this "
+                                    f"process takes (descriptors: ulimit -n less "
+                                    f"{DESCRIPTOR_RESERVE} for the database and the rest)")
+                self._pause_accepting(until_a_close=True)
+                return
             try:
                 sock, peer = self._server.accept()
             except BlockingIOError:
@@ -262,31 +286,42 @@ class Szy206Listener:
                 sock.close()
                 self._accept_failed(exc)
                 continue
-            self._accept_backoff_s = ACCEPT_BACKOFF_START_S
             conn_id = next(self._ids)
             topic = f"{self._prefix}/tcp:{peer[0]}:{peer[1]}/{SZY206_CHANNEL}"
             self._connections[conn_id] = _Connection(sock, topic)
-            self._update(conn_id)
+            try:
+                self._update(conn_id)
+            except OSError as exc:  # the selector is out of memory (epoll's ENOMEM, ENOSPC)
+                del self._connections[conn_id]
+                sock.close()
+                self._accept_failed(exc)
+                self._pause_accepting()
+                return
+            self._accept_backoff_s = ACCEPT_BACKOFF_START_S
             log.info("terminal connected from %s:%d", peer[0], peer[1])
 
-    def _accept_failed(self, exc: OSError) -> None:
+    def _accept_failed(self, exc: OSError | str) -> None:
         """Log accept errors, at most once per ACCEPT_LOG_EVERY_S."""
         self._accept_errors += 1
         now = time.monotonic()
         if now - self._accept_logged_at >= ACCEPT_LOG_EVERY_S:
-            log.warning("cannot accept a terminal connection: %s (%d accept errors since the "
+            log.warning("cannot accept a terminal connection: %s (%d times since the "
                         "last report); the %d open connections are served, new ones wait "
                         "in the backlog", exc, self._accept_errors, len(self._connections))
             self._accept_logged_at = now
             self._accept_errors = 0
 
-    def _pause_accepting(self) -> None:
-        """Stop watching the server socket for a while: it stays readable while callers
-        wait in the backlog, so watching it now would spin."""
+    def _pause_accepting(self, *, until_a_close: bool = False) -> None:
+        """Stop watching the server socket for a while (the back-off, or until a connection
+        closes): it stays readable while callers wait in the backlog, so watching it now
+        would spin."""
         assert self._server is not None
         if self._accepting:
             self._selector.unregister(self._server)
             self._accepting = False
+        if until_a_close:
+            self._accept_resume_at = math.inf
+            return
         self._accept_resume_at = time.monotonic() + self._accept_backoff_s
         self._accept_backoff_s = min(self._accept_backoff_s * 2, ACCEPT_BACKOFF_MAX_S)
 

@@ -16,6 +16,7 @@ byte):
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -152,7 +153,8 @@ def decoded_or_reason(frame: Frame, received_at: datetime,
     return reason
 
 
-FUZZ = settings(max_examples=400, deadline=None,
+# SZY206_FUZZ_EXAMPLES=20000 for a longer hunt than the suite's
+FUZZ = settings(max_examples=int(os.environ.get("SZY206_FUZZ_EXAMPLES", "400")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
