@@ -108,7 +108,7 @@ def test_a_terminal_that_never_reads_its_confirmations_is_cut_off(caplog) -> Non
         for _ in range(200):  # 100,000 frames each at most (3 MB): far beyond the buffers
             with contextlib.suppress(OSError):  # the deaf one may be closed already
                 deaf.sendall(burst)
-            reader.setblocking(True)
+            reader.settimeout(60)  # never a hang: a stalled listener fails the test
             reader.sendall(burst)
             reader.setblocking(False)
             source.ack(take_all(source, 0.3))
@@ -119,7 +119,7 @@ def test_a_terminal_that_never_reads_its_confirmations_is_cut_off(caplog) -> Non
                 break
         assert source.connections == 1, "the connection that never reads was not closed"
         assert "bytes of confirmations unread (limit 4096)" in caplog.text
-        reader.setblocking(True)
+        reader.settimeout(60)
         reader.sendall(frame(99_999))  # the terminal that reads is still served
         assert acked_when_taken(source, frame(99_999)) == 1
         with socket.create_connection(source.address) as newcomer:  # and new ones too
