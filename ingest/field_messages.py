@@ -45,22 +45,29 @@ def field_topic(topic: str, prefix: str) -> tuple[str, str] | None:
 
 def build_batch_with_field_messages(messages: Iterable[ReceivedMessage], registry: Registry, *,
                                     prefix: str, default_zone: ZoneInfo, now: datetime,
-                                    max_future: timedelta) -> IngestBatch:
+                                    max_future: timedelta,
+                                    szy206_over_tcp: bool = False) -> IngestBatch:
     """``build_batch`` for JSON readings, plus the field channels' rows in the same batch.
 
     Never raises for a message's content: see the module's docstring.
+
+    ``szy206_over_tcp``: the messages come from the SZY206 TCP listener, not from the
+    broker. The SZY206 frames' gateway binding depends on it, never on the topic's
+    text: over MQTT the topic's middle level is the publishing gateway's ID (even
+    one that reads ``tcp:…``, to which no terminal can be bound).
     """
     taken = messages if isinstance(messages, Sequence) else list(messages)
     try:
         return _build(taken, registry, prefix=prefix, default_zone=default_zone, now=now,
-                      max_future=max_future)
+                      max_future=max_future, szy206_over_tcp=szy206_over_tcp)
     except Exception:  # whatever it is, one message's content caused it
         pass
     batch = IngestBatch()
     for message in taken:
         try:
             batch.extend(_build([message], registry, prefix=prefix, default_zone=default_zone,
-                                now=now, max_future=max_future))
+                                now=now, max_future=max_future,
+                                szy206_over_tcp=szy206_over_tcp))
         except Exception as exc:
             batch.dead_letters.append(failed_message(message, "parse_failed", exc))
     return batch
@@ -77,7 +84,8 @@ def failed_message(message: ReceivedMessage, reason: str, exc: BaseException) ->
 
 
 def _build(messages: Sequence[ReceivedMessage], registry: Registry, *, prefix: str,
-           default_zone: ZoneInfo, now: datetime, max_future: timedelta) -> IngestBatch:
+           default_zone: ZoneInfo, now: datetime, max_future: timedelta,
+           szy206_over_tcp: bool) -> IngestBatch:
     plain: list[ReceivedMessage] = []
     field: list[tuple[ReceivedMessage, str, str]] = []
     for message in messages:
@@ -90,7 +98,8 @@ def _build(messages: Sequence[ReceivedMessage], registry: Registry, *, prefix: s
                         max_future=max_future)
     for message, source, channel in field:
         if channel == SZY206_CHANNEL:
-            add_szy206_payload(batch, message.topic, message.payload, registry, now=now,
+            add_szy206_payload(batch, message.topic, message.payload, registry,
+                               gateway=None if szy206_over_tcp else source, now=now,
                                max_future=max_future)
         else:
             add_gate_payload(batch, message, source, registry, default_zone=default_zone,

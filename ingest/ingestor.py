@@ -87,6 +87,8 @@ class IngestConfig:
     # payload bytes per transaction: keeps batches of long messages small enough that
     # building one and writing the last overlap well (~20,000 readings of 100-reading JSON)
     batch_bytes: int = 1_000_000
+    # the messages come from the SZY206 TCP listener (gateway binding, ingest.szy206_readings)
+    szy206_over_tcp: bool = False
 
 
 @dataclass
@@ -189,7 +191,8 @@ class Ingestor:
         version, registry = self._known
         batch = build_batch_with_field_messages(  # JSON readings, gates and SZY206 frames
             messages, registry, prefix=self.config.prefix, default_zone=self.config.zone,
-            now=datetime.now(UTC), max_future=self.config.max_future)
+            now=datetime.now(UTC), max_future=self.config.max_future,
+            szy206_over_tcp=self.config.szy206_over_tcp)
         return _Built(messages, batch, version)
 
     def commit(self, built: _Built, stop: threading.Event) -> bool:

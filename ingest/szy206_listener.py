@@ -16,20 +16,43 @@ the terminal resends on its next connection and the idempotent writes absorb
 the repeat. Once ``max_unacked`` messages wait for a commit the listener stops
 reading (TCP flow control holds the terminals back) until commits catch up, so
 memory stays bounded while the database is away: at most ``max_unacked`` plus
-what one read of each connection brought.
+what one read of each connection brought. Confirmations a terminal does not read
+are bounded too: a connection whose unsent confirmations exceed
+``max_outgoing_bytes`` is closed (its committed frames stay committed; the
+terminal resends the unconfirmed ones, which the idempotent keys absorb).
+
+Resource exhaustion: the listener takes at most ``max_connections`` terminals
+(default: the descriptor limit, ``ulimit -n``, less ``DESCRIPTOR_RESERVE``), so
+terminals alone never take the descriptors the database connection needs; more
+wait in the kernel's listen backlog until one closes. An ``accept`` that fails for
+want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) is logged (at most
+once per ``ACCEPT_LOG_EVERY_S``) and accepting pauses with a growing back-off while the
+open connections are served as before; it resumes when the back-off ends or a
+connection closes (a descriptor is free again). Waiting terminals stay in the
+kernel's listen backlog. Errors of one incoming connection (ECONNABORTED, …) just
+skip it.
+
+A dead I/O thread ends the process: any exception escaping the I/O loop is logged,
+recorded (:attr:`Szy206Listener.failure`), reported to ``on_failure`` and raised
+by the next :meth:`take` as :class:`ListenerFailedError`, so the ingest loop
+stops and ``waterbudget szy206-listen`` exits non-zero for its supervisor to
+restart it, instead of staying up and serving no one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import logging
+import math
 import queue
+import resource
 import selectors
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ingest.batch import ReceivedMessage
@@ -42,6 +65,37 @@ READ_SIZE = 65_536
 IDLE_TIMEOUT_S = 3_600.0  # no byte for an hour: the connection is dropped
 MAX_UNACKED = 20_000
 SELECT_TIMEOUT_S = 1.0
+MAX_OUTGOING_BYTES = 65_536  # unsent confirmations per connection (5,041 acks of 13 bytes)
+# kernel send buffer per connection (Linux doubles it): confirmations are 13 bytes, so
+# this holds ~2,500 of them; the default (autotuned up to net.ipv4.tcp_wmem, 4 MB) would
+# hold ~200,000 for a terminal that never reads before the cap above is even reached
+SEND_BUFFER_BYTES = 16_384
+ACCEPT_BACKOFF_START_S = 0.05
+ACCEPT_BACKOFF_MAX_S = 2.0
+ACCEPT_LOG_EVERY_S = 10.0
+# descriptors kept free for the database connection, the metrics endpoint, logging…:
+# terminals alone must never exhaust them, or nothing could be committed or confirmed
+DESCRIPTOR_RESERVE = 32
+# accept() failed for want of resources: pause accepting (the backlog keeps the callers)
+ACCEPT_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+# accept() failed for that one incoming connection (gone or refused): try the next
+ACCEPT_CONNECTION_ERRORS = frozenset(
+    code for code in (getattr(errno, name, None) for name in (
+        "ECONNABORTED", "ECONNRESET", "EPROTO", "EPERM", "ETIMEDOUT", "ENETDOWN",
+        "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH", "ENONET", "ENOPROTOOPT", "EOPNOTSUPP"))
+    if code is not None)
+
+
+def default_max_connections() -> int:
+    """The soft descriptor limit (ulimit -n) less DESCRIPTOR_RESERVE, at least 1."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(1, soft - DESCRIPTOR_RESERVE)
+
+
+class ListenerFailedError(RuntimeError):
+    """The listener's I/O thread died: no terminal can be served by this process."""
 
 
 @dataclass
@@ -56,11 +110,23 @@ class _Connection:
 
 class Szy206Listener:
     def __init__(self, host: str, port: int, *, prefix: str, max_unacked: int = MAX_UNACKED,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+                 idle_timeout_s: float = IDLE_TIMEOUT_S,
+                 max_outgoing_bytes: int = MAX_OUTGOING_BYTES,
+                 max_connections: int = 0,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
         self._bind = (host, port)
         self._prefix = prefix.rstrip("/")
         self._max_unacked = max_unacked
         self._idle_timeout_s = idle_timeout_s
+        self._max_outgoing_bytes = max_outgoing_bytes
+        self._max_connections = max_connections or default_max_connections()
+        self._on_failure = on_failure
+        self.failure: BaseException | None = None  # what killed the I/O thread
+        self._accepting = True
+        self._accept_backoff_s = ACCEPT_BACKOFF_START_S
+        self._accept_resume_at = 0.0
+        self._accept_errors = 0  # since the last log line
+        self._accept_logged_at = -ACCEPT_LOG_EVERY_S
         self._inbox: queue.SimpleQueue[ReceivedMessage] = queue.SimpleQueue()
         self._pending: dict[int, tuple[int, bytes | None]] = {}  # mid -> connection, ack frame
         self._lock = threading.Lock()
@@ -93,16 +159,21 @@ class Szy206Listener:
         self._selector.register(server, selectors.EVENT_READ, 0)
         self._wake_r.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, -1)
-        self._thread = threading.Thread(target=self._serve, name="szy206-listener", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="szy206-listener", daemon=True)
         self._thread.start()
         log.info("SZY206 listener on %s:%d", *self.address)
 
     # the ingestor's side (MessageSource)
     def take(self, max_messages: int, wait_s: float) -> list[ReceivedMessage]:
-        """Up to max_messages, waiting at most wait_s for the first and for the rest."""
+        """Up to max_messages, waiting at most wait_s for the first and for the rest.
+
+        Raises ListenerFailedError once the I/O thread has died.
+        """
+        self._raise_if_failed()
         try:
             taken = [self._inbox.get(timeout=wait_s)]
         except queue.Empty:
+            self._raise_if_failed()
             return []
         deadline = time.monotonic() + wait_s
         while len(taken) < max_messages:
@@ -126,6 +197,10 @@ class Szy206Listener:
         self._wake()
         return sent
 
+    def _raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise ListenerFailedError("the SZY206 listener's I/O thread died") from self.failure
+
     def stop(self) -> None:
         self._stopping.set()
         self._wake()
@@ -144,10 +219,27 @@ class Szy206Listener:
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
 
+    def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:  # by design fatal: the supervisor restarts the process
+            log.critical("the SZY206 listener's I/O thread died: no terminal can be served; "
+                         "ending the process", exc_info=True)
+            self.failure = exc
+            if self._on_failure is not None:
+                self._on_failure(exc)
+
     def _serve(self) -> None:
         while not self._stopping.is_set():
             self._flow_control()
-            for key, events in self._selector.select(SELECT_TIMEOUT_S):
+            timeout = SELECT_TIMEOUT_S
+            if not self._accepting:
+                left = self._accept_resume_at - time.monotonic()
+                if left <= 0:
+                    self._resume_accepting()
+                else:
+                    timeout = min(timeout, left)
+            for key, events in self._selector.select(timeout):
                 conn_id = int(key.data)
                 if conn_id == 0:
                     self._accept()
@@ -169,16 +261,74 @@ class Szy206Listener:
 
     def _accept(self) -> None:
         assert self._server is not None
-        with contextlib.suppress(BlockingIOError):
-            while True:
+        while True:
+            if len(self._connections) >= self._max_connections:
+                self._accept_failed(f"{len(self._connections)} connections, the most this "
+                                    f"process takes (descriptors: ulimit -n less "
+                                    f"{DESCRIPTOR_RESERVE} for the database and the rest)")
+                self._pause_accepting(until_a_close=True)
+                return
+            try:
                 sock, peer = self._server.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                self._accept_failed(exc)
+                if exc.errno in ACCEPT_CONNECTION_ERRORS:
+                    continue  # that caller is gone: the next one may be fine
+                self._pause_accepting()  # out of descriptors or memory (or unknown): back off
+                return
+            try:
                 sock.setblocking(False)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-                conn_id = next(self._ids)
-                topic = f"{self._prefix}/tcp:{peer[0]}:{peer[1]}/{SZY206_CHANNEL}"
-                self._connections[conn_id] = _Connection(sock, topic)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+            except OSError as exc:
+                sock.close()
+                self._accept_failed(exc)
+                continue
+            conn_id = next(self._ids)
+            topic = f"{self._prefix}/tcp:{peer[0]}:{peer[1]}/{SZY206_CHANNEL}"
+            self._connections[conn_id] = _Connection(sock, topic)
+            try:
                 self._update(conn_id)
-                log.info("terminal connected from %s:%d", peer[0], peer[1])
+            except OSError as exc:  # the selector is out of memory (epoll's ENOMEM, ENOSPC)
+                del self._connections[conn_id]
+                sock.close()
+                self._accept_failed(exc)
+                self._pause_accepting()
+                return
+            self._accept_backoff_s = ACCEPT_BACKOFF_START_S
+            log.info("terminal connected from %s:%d", peer[0], peer[1])
+
+    def _accept_failed(self, exc: OSError | str) -> None:
+        """Log accept errors, at most once per ACCEPT_LOG_EVERY_S."""
+        self._accept_errors += 1
+        now = time.monotonic()
+        if now - self._accept_logged_at >= ACCEPT_LOG_EVERY_S:
+            log.warning("cannot accept a terminal connection: %s (%d times since the "
+                        "last report); the %d open connections are served, new ones wait "
+                        "in the backlog", exc, self._accept_errors, len(self._connections))
+            self._accept_logged_at = now
+            self._accept_errors = 0
+
+    def _pause_accepting(self, *, until_a_close: bool = False) -> None:
+        """Stop watching the server socket for a while (the back-off, or until a connection
+        closes): it stays readable while callers wait in the backlog, so watching it now
+        would spin."""
+        assert self._server is not None
+        if self._accepting:
+            self._selector.unregister(self._server)
+            self._accepting = False
+        if until_a_close:
+            self._accept_resume_at = math.inf
+            return
+        self._accept_resume_at = time.monotonic() + self._accept_backoff_s
+        self._accept_backoff_s = min(self._accept_backoff_s * 2, ACCEPT_BACKOFF_MAX_S)
+
+    def _resume_accepting(self) -> None:
+        if not self._accepting and self._server is not None:
+            self._selector.register(self._server, selectors.EVENT_READ, 0)
+            self._accepting = True
 
     def _update(self, conn_id: int) -> None:
         """Watch the connection for reading (unless paused) and for writing (if it has output)."""
@@ -257,6 +407,12 @@ class Szy206Listener:
             self._close(conn_id, flush=True)
             return
         del conn.outgoing[:sent]
+        if len(conn.outgoing) > self._max_outgoing_bytes:
+            log.warning("closing %s: %d bytes of confirmations unread (limit %d); the terminal "
+                        "resends what was not confirmed", conn.topic, len(conn.outgoing),
+                        self._max_outgoing_bytes)
+            self._close(conn_id, flush=True)
+            return
         self._update(conn_id)
 
     def _drop_idle(self) -> None:
@@ -272,5 +428,6 @@ class Szy206Listener:
         if conn.events:
             self._selector.unregister(conn.sock)
         conn.sock.close()
+        self._resume_accepting()  # a descriptor is free again
         if flush:
             self._queue(conn_id, conn.topic, conn.splitter.close())

@@ -11,6 +11,12 @@ the device's gate meter. Anything that cannot be read — garbage between frames
 a wrong check byte, AAH "no value" markers, non-BCD digits, unknown codes, an
 unknown terminal — becomes a dead letter with that frame's raw bytes and the
 reason, never a reading of 0.
+
+Gateway binding: ``gateway`` is the gateway the payload came through (the topic's
+middle level over MQTT, None from the TCP listener). A frame whose terminal is not
+registered as reached that way (``Terminal.refusal``) is dead-lettered as
+``wrong_gateway`` with its raw bytes: the address inside a frame is the sender's
+claim, the topic (ACL: a gateway publishes only under its own ID) is not.
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ SZY206_CHANNEL = "szy206"
 
 
 def add_szy206_payload(batch: IngestBatch, topic: str, payload: bytes, registry: Registry, *,
-                       now: datetime, max_future: timedelta) -> None:
+                       gateway: str | None, now: datetime, max_future: timedelta) -> None:
     """Every frame of the payload into the batch: rows, or dead letters with the raw bytes.
 
-    ``now`` is the receive time: the month and year of the frames' time labels.
+    ``gateway``: the gateway ID the payload was published under, None for a frame
+    from the TCP listener. ``now`` is the receive time: the month and year of the
+    frames' time labels.
     """
     if not payload:
         batch.dead_letters.append(DeadLetter(topic, payload, "garbage", "empty payload"))
@@ -51,20 +59,23 @@ def add_szy206_payload(batch: IngestBatch, topic: str, payload: bytes, registry:
         return
     for item in items:
         if isinstance(item, Frame):
-            _add_frame(batch, topic, item, registry, now, max_future)
+            _add_frame(batch, topic, item, registry, gateway, now, max_future)
         else:
             rejection, raw = item
             batch.dead_letters.append(DeadLetter(topic, raw, rejection.reason, rejection.detail))
 
 
 def _add_frame(batch: IngestBatch, topic: str, frame: Frame, registry: Registry,
-               now: datetime, max_future: timedelta) -> None:
+               gateway: str | None, now: datetime, max_future: timedelta) -> None:
     try:
         address = device_id(frame.address)
         terminal = registry.terminals.get(address)
         if terminal is None:
             raise PayloadError("unknown_device", f"SZY206 terminal {address} is not in the "
                                                  f"registry's terminals")
+        refusal = terminal.refusal(gateway)
+        if refusal is not None:
+            raise PayloadError("wrong_gateway", refusal)
         decoded = decode(frame, received_at=now, max_future=max_future,
                          flow_m3h_per_unit=terminal.flow_m3h_per_unit)
         gate = _gate_report(decoded, terminal)

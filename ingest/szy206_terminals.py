@@ -4,7 +4,14 @@ A frame carries its terminal's address, A1 (administrative division code, 6 BCD
 digits) and A2 (terminal number), written ``"530381-00013"`` (see
 ``ingest.szy206_decode.device_id``). The registry's ``terminals`` list says which
 device that terminal is, how it reports flow, and, on a canal gate, which of its
-water-level points is above and which below the gate. See docs/registry.md.
+water-level points is above and which below the gate, and through which gateway
+its frames arrive. See docs/registry.md.
+
+Gateway binding: a terminal whose record names a ``gateway`` is accepted only in
+frames published on that gateway's MQTT topic ``{prefix}/{gateway}/szy206``; a
+terminal without one is reached only over the TCP listener. Any other way in is a
+dead letter (``wrong_gateway``), so a device or gateway cannot store readings on a
+terminal it does not carry by writing that terminal's address into a frame.
 """
 
 from __future__ import annotations
@@ -18,7 +25,11 @@ FLOW_UNITS = {"m3/s": 3600.0, "m3/h": 1.0}  # unit of the flow field -> m³/h pe
 LEVEL_ROLES = ("upstream", "downstream", "ignore")
 DEFAULT_LEVELS = ("upstream", "downstream")
 ADDRESS = re.compile(r"^\d{6}-\d{5}$")
-CSV_COLUMNS = ("address", "device_id", "flow_unit", "levels")
+CSV_COLUMNS = ("address", "device_id", "flow_unit", "levels", "gateway")
+# a gateway ID is one MQTT topic level (its MQTT username): printable, no / + # and no
+# "tcp:" (the TCP listener's connections are named so in dead letters' topics)
+GATEWAY_ID = re.compile(r"^[^/+#\s\x00-\x1f\x7f]{1,64}$")
+TCP_SOURCE = "tcp:"
 
 
 class TerminalError(ValueError):
@@ -31,6 +42,7 @@ class Terminal:
     device_id: str
     flow_unit: str = "m3/s"
     levels: tuple[str, ...] = DEFAULT_LEVELS  # role of water-level point 1, 2, …
+    gateway: str | None = None  # the gateway it is reached through; None: TCP listener only
 
     @property
     def flow_m3h_per_unit(self) -> float:
@@ -43,6 +55,17 @@ class Terminal:
         """
         _, sep, point = point_id.partition(":")
         return f"{self.device_id}:{point}" if sep else self.device_id
+
+    def refusal(self, gateway: str | None) -> str | None:
+        """Why a frame of this terminal arriving through ``gateway`` (None: over the TCP
+        listener) is not accepted, or None when that is its registered way in."""
+        if gateway == self.gateway:
+            return None
+        bound = (f"is reached through gateway {self.gateway!r}" if self.gateway is not None
+                 else "has no gateway in the registry: it is accepted over the TCP "
+                      "listener only")
+        arrived = "over the TCP listener" if gateway is None else f"from gateway {gateway!r}"
+        return f"SZY206 terminal {self.address} {bound}; frame received {arrived}"
 
 
 def terminal_from(record: Mapping[str, Any], where: str) -> Terminal:
@@ -67,7 +90,23 @@ def terminal_from(record: Mapping[str, Any], where: str) -> Terminal:
             sum(role != "ignore" for role in levels) != len({r for r in levels if r != "ignore"}):
         raise TerminalError(f"{where}: levels must name each of {LEVEL_ROLES[:2]} at most once "
                             f"(or 'ignore'), got {levels}")
-    return Terminal(address, device_id, flow_unit, levels)
+    return Terminal(address, device_id, flow_unit, levels, gateway_from(record, where))
+
+
+def gateway_from(record: Mapping[str, Any], where: str) -> str | None:
+    """The record's ``gateway`` (empty or absent: none), or TerminalError."""
+    raw = record.get("gateway")
+    if raw is None:
+        return None
+    gateway = str(raw).strip()
+    if not gateway:
+        return None
+    if not GATEWAY_ID.match(gateway) or gateway.startswith(TCP_SOURCE):
+        raise TerminalError(f"{where}: gateway {gateway!r} is not a gateway ID: the gateway's "
+                            f"MQTT username, the middle level of its topic "
+                            f"{{prefix}}/<gateway>/szy206 (at most 64 characters, no spaces, "
+                            f"'/', '+' or '#', not starting with '{TCP_SOURCE}')")
+    return gateway
 
 
 def check_terminals(terminals: Iterable[Terminal], devices: set[str]) -> None:

@@ -20,9 +20,9 @@ Conn = psycopg.Connection[Any]
 
 
 def load_terminals(conn: Conn) -> list[Terminal]:
-    return [Terminal(address, device_id, flow_unit, tuple(levels))
-            for address, device_id, flow_unit, levels in conn.execute(
-                "SELECT address, device_id, flow_unit, levels FROM szy206_terminals")]
+    return [Terminal(address, device_id, flow_unit, tuple(levels), gateway)
+            for address, device_id, flow_unit, levels, gateway in conn.execute(
+                "SELECT address, device_id, flow_unit, levels, gateway FROM szy206_terminals")]
 
 
 def load_gate_ratings(conn: Conn) -> list[GateRating]:
@@ -40,11 +40,12 @@ def save_terminals_and_ratings(conn: Conn, current: Registry,
     if terminals:
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO szy206_terminals (address, device_id, flow_unit, levels) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (address) DO UPDATE SET "
+                "INSERT INTO szy206_terminals (address, device_id, flow_unit, levels, gateway) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (address) DO UPDATE SET "
                 "device_id = EXCLUDED.device_id, flow_unit = EXCLUDED.flow_unit, "
-                "levels = EXCLUDED.levels, recorded_at = now()",
-                [(t.address, t.device_id, t.flow_unit, list(t.levels)) for t in terminals])
+                "levels = EXCLUDED.levels, gateway = EXCLUDED.gateway, recorded_at = now()",
+                [(t.address, t.device_id, t.flow_unit, list(t.levels), t.gateway)
+                 for t in terminals])
     changed = [r for key, r in incoming.gate_ratings.items()
                if current.gate_ratings.get(key) != r]
     if changed:

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     ingest_batch_bytes: int = Field(1_000_000, ge=1_000)  # payload bytes per transaction
     ingest_max_future_s: int = Field(600, ge=0)
     metrics_port: int = Field(0, ge=0, le=65_535)  # 0: no metrics endpoint
+    # `waterbudget szy206-listen`: unsent confirmations per terminal connection before it
+    # is closed (a terminal that never reads them, docs/szy206.md)
+    szy206_max_outgoing_bytes: int = Field(65_536, ge=1_024)
+    # terminal connections at most; 0: the descriptor limit (ulimit -n) less 32 kept for
+    # the database connection and the rest
+    szy206_max_connections: int = Field(0, ge=0)
     # `waterbudget dashboards push`: the Grafana to push to (user:password@ allowed in
     # the URL, or a service-account token), and the database as Grafana reaches it
     # (default: database_url).

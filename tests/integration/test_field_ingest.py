@@ -38,7 +38,8 @@ from waterbudget.embedded import free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 
-WELL = bytes.fromhex("5303810D00")  # 530381-00013, reference frame 1's terminal
+WELL = bytes.fromhex("5303810D00")  # 530381-00013, reference frame 1's terminal (GW1)
+DIRECT = bytes.fromhex("5303810E00")  # 530381-00014: no gateway, over the TCP listener only
 GATE = bytes.fromhex("6401040700")  # 640104-00007
 FRAME1 = bytes.fromhex("681A68B35303810D00C00059000000826110000001106000004508090A3516")
 FRAME2 = bytes.fromhex("681568B34406070001C0AAAAAAAAAA004040000000000101E516")
@@ -54,9 +55,10 @@ meters:
   - {{meter_id: G1-gate, site_id: G1, device_id: G1, channel: gate, installed_at: "{installed}",
      expected_interval_s: 900}}
 terminals:
-  - {{address: 530381-00013, device_id: W1, flow_unit: m3/h}}
-  - {{address: 440607-00256, device_id: W1}}
-  - {{address: 640104-00007, device_id: G1, levels: [upstream, downstream]}}
+  - {{address: 530381-00013, device_id: W1, flow_unit: m3/h, gateway: GW1}}
+  - {{address: 530381-00014, device_id: W1, flow_unit: m3/h}}
+  - {{address: 440607-00256, device_id: W1, gateway: GW1}}
+  - {{address: 640104-00007, device_id: G1, levels: [upstream, downstream], gateway: GW1}}
 gate_ratings:
   - {{site_id: G1, valid_from: "{installed}", kind: orifice, width_m: 2, sill_m: 100, mu: 0.6}}
 """
@@ -149,6 +151,34 @@ def test_szy206_frames_over_mqtt_land_once_with_consumption(database_url, mqtt_u
     assert FRAME2.hex(" ").upper() in listing  # binary payloads are shown as hex
 
 
+def test_a_gateway_cannot_store_readings_on_a_terminal_it_does_not_carry(database_url, mqtt_url,
+                                                                        tmp_path) -> None:
+    """Issue 11: the address in a frame is the sender's claim; the registry binds it."""
+    now = prepare(database_url, tmp_path)
+    prefix = unique_prefix()
+    own = flow_frame(110_000, now - timedelta(hours=2))
+    forged = flow_frame(999_000, now - timedelta(hours=1))  # GW1's terminal, sent by GW2
+    direct = flow_frame(999_500, now - timedelta(minutes=30), DIRECT)  # a TCP-only terminal
+    messages = [(f"{prefix}/GW2/szy206", forged + direct),
+                (f"{prefix}/tcp:127.0.0.1:9206/szy206", direct),  # not the listener's
+                (f"{prefix}/GW1/szy206", own)]
+    with running_ingestor(settings_for(database_url, mqtt_url, prefix)) as ingestor:
+        publish(mqtt_url, messages)
+        wait_for(lambda: ingestor.stats.messages >= len(messages), what="the frames")
+    assert device_readings(database_url) == [(now - timedelta(hours=2), 110_000.0)]
+    assert rows(database_url, "SELECT count(*) FROM device_status WHERE device_id = 'W1'") == [
+        (1,)]
+    letters = rows(database_url, "SELECT topic, reason, payload, detail FROM dead_letters "
+                                 "ORDER BY id")
+    assert sorted((topic, reason, bytes(payload)) for topic, reason, payload, _ in letters) == (
+        sorted([(f"{prefix}/GW2/szy206", "wrong_gateway", forged),
+                (f"{prefix}/GW2/szy206", "wrong_gateway", direct),
+                (f"{prefix}/tcp:127.0.0.1:9206/szy206", "wrong_gateway", direct)]))
+    details = {bytes(payload): detail for _, _, payload, detail in letters}
+    assert "reached through gateway 'GW1'" in details[forged]
+    assert "TCP listener only" in details[direct]
+
+
 def listener_process(database_url: str, port: int, prefix: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WATERBUDGET_DATABASE_URL": database_url,
            "WATERBUDGET_TOPIC_PREFIX": prefix, "WATERBUDGET_INGEST_BATCH_WAIT_MS": "20"}
@@ -173,8 +203,9 @@ def test_tcp_terminal_gets_its_ack_only_after_commit(database_url, pg_admin_url,
     now = prepare(database_url, tmp_path)
     port = free_port()
     process = listener_process(database_url, port, unique_prefix())
-    frames = [flow_frame(100_000 + 10 * k, now - timedelta(minutes=60 - 10 * k))
+    frames = [flow_frame(100_000 + 10 * k, now - timedelta(minutes=60 - 10 * k), DIRECT)
               for k in range(1, 6)]
+    gateways = flow_frame(100_100, now - timedelta(minutes=5))  # GW1's terminal: not over TCP
     stream = b"".join(frames[:3])
     bad = frames[3][:-2] + bytes([frames[3][-2] ^ 1, 0x16])
     try:
@@ -188,7 +219,7 @@ def test_tcp_terminal_gets_its_ack_only_after_commit(database_url, pg_admin_url,
             for ack in read_acks(sock, 3):
                 reply = parse_frame(ack)
                 assert (reply.afn, reply.data, reply.address, reply.uplink) == (
-                    0xC0, b"\x00", WELL, False)
+                    0xC0, b"\x00", DIRECT, False)
             assert len(device_readings(database_url)) == 3
             with database_cut_off(database_url, pg_admin_url):
                 sock.sendall(bad + frames[3])  # a corrupt copy, then the frame intact
@@ -197,13 +228,16 @@ def test_tcp_terminal_gets_its_ack_only_after_commit(database_url, pg_admin_url,
                     sock.recv(4096)  # nothing can commit, so nothing is confirmed
             assert len(read_acks(sock, 1)) == 1  # committed now; the corrupt copy gets none
             assert len(device_readings(database_url)) == 4
+            sock.sendall(gateways)  # dead-lettered, then confirmed: resending would not help
+            assert len(read_acks(sock, 1)) == 1
             sock.sendall(frames[4][:9])  # the connection ends mid-frame
         wait_for(lambda: ("truncated", frames[4][:9]) in dead_letters(database_url),
                  what="the truncated frame's dead letter")
         assert device_readings(database_url) == [
             (f.ts, f.value) for f in (decoded(frame, now, 1.0) for frame in frames[:4])]
         assert sorted(dead_letters(database_url)) == sorted(
-            [("garbage", b"\x16\x68\x00"), ("bad_check", bad), ("truncated", frames[4][:9])])
+            [("garbage", b"\x16\x68\x00"), ("bad_check", bad), ("wrong_gateway", gateways),
+             ("truncated", frames[4][:9])])
         assert scalar(database_url, "SELECT count(*) FROM consumption WHERE meter_id = 'W1-F' "
                                     "AND status = 'counted'") == 4
     finally:

@@ -3,6 +3,7 @@ the ingest loop around it is tested in test_field_ingest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -76,3 +77,57 @@ def test_acks_for_a_closed_connection_are_dropped_and_tail_reported(listener) ->
     assert [m.payload for m in tail] == [frame(2)[:9]]
     assert listener.ack([message, *tail]) == 1  # queued, then dropped: the socket is gone
     assert listener.connections == 0
+
+
+def acked_when_taken(source: Szy206Listener, payload: bytes, seconds: float = 30.0) -> int:
+    """Take (and confirm) messages until the one with ``payload``; its confirmations sent."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        taken = take_all(source, 0.2)
+        found = [m for m in taken if m.payload == payload]
+        source.ack([m for m in taken if m.payload != payload])
+        if found:
+            return source.ack(found)
+    raise AssertionError(f"{payload.hex()} never arrived")
+
+
+def test_a_terminal_that_never_reads_its_confirmations_is_cut_off(caplog) -> None:
+    """Issue 11: the confirmations a client never reads had no cap. Over the cap (once
+    the kernel's socket buffers are full) the connection is closed; a terminal that
+    reads, under the same load, is not; the listener serves new connections after."""
+    source = Szy206Listener("127.0.0.1", 0, prefix="wb/v1", max_outgoing_bytes=4_096)
+    source.start()
+    burst = b"".join(frame(k) for k in range(500))
+    deaf = socket.socket()
+    deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4_096)  # before connect
+    deaf.settimeout(10)
+    deaf.connect(source.address)
+    reader = socket.create_connection(source.address)
+    reader.setblocking(False)
+    try:
+        for _ in range(200):  # 100,000 frames each at most (3 MB): far beyond the buffers
+            with contextlib.suppress(OSError):  # the deaf one may be closed already
+                deaf.sendall(burst)
+            reader.settimeout(60)  # never a hang: a stalled listener fails the test
+            reader.sendall(burst)
+            reader.setblocking(False)
+            source.ack(take_all(source, 0.3))
+            with contextlib.suppress(BlockingIOError):
+                while reader.recv(65_536):
+                    pass
+            if source.connections < 2:
+                break
+        assert source.connections == 1, "the connection that never reads was not closed"
+        assert "bytes of confirmations unread (limit 4096)" in caplog.text
+        reader.settimeout(60)
+        reader.sendall(frame(99_999))  # the terminal that reads is still served
+        assert acked_when_taken(source, frame(99_999)) == 1
+        with socket.create_connection(source.address) as newcomer:  # and new ones too
+            newcomer.sendall(frame(88_888))
+            assert acked_when_taken(source, frame(88_888)) == 1
+            newcomer.settimeout(5)
+            assert parse_frame(newcomer.recv(100)).afn == 0xC0
+    finally:
+        deaf.close()
+        reader.close()
+        source.stop()

@@ -35,15 +35,18 @@ def registry() -> Registry:
              Site("G1", "一号闸", "canal_gate", "local_surface")]
     meters = [Meter("W1-F", "W1", "W1", "flow", INSTALLED),
               Meter("G1-gate", "G1", "G1", "gate", INSTALLED)]
-    terminals = [Terminal("530381-00013", "W1", "m3/h"),
-                 Terminal("640104-00007", "G1", levels=("upstream", "downstream"))]
+    terminals = [Terminal("530381-00013", "W1", "m3/h", gateway="GW1"),
+                 Terminal("640104-00007", "G1", levels=("upstream", "downstream"),
+                          gateway="GW1"),
+                 Terminal("530381-00014", "W1", "m3/h")]  # no gateway: TCP listener only
     return Registry.build(sites, meters, [], terminals=terminals)
 
 
-def batch_of(*messages: tuple[str, bytes]):
+def batch_of(*messages: tuple[str, bytes], over_tcp: bool = False):
     return build_batch_with_field_messages(
         [ReceivedMessage(topic, payload) for topic, payload in messages], registry(),
-        prefix=PREFIX, default_zone=ZONE, now=NOW, max_future=timedelta(minutes=10))
+        prefix=PREFIX, default_zone=ZONE, now=NOW, max_future=timedelta(minutes=10),
+        szy206_over_tcp=over_tcp)
 
 
 def szy206(payload: bytes):
@@ -77,6 +80,25 @@ def test_reference_frame_becomes_a_register_reading_of_the_mapped_device():
     assert reading.flow_m3h == pytest.approx(5.9)  # this terminal reports m³/h
     assert reading.ts == datetime(2024, 6, 9, 8, 45, tzinfo=SITE_TZ)
     assert batch.statuses == [DeviceStatus("W1", reading.ts, True, 0x1001)]
+
+
+def test_frames_are_bound_to_the_gateway_of_their_terminal():
+    """Issue 11: a gateway may not store readings on a terminal it does not carry."""
+    direct = build_frame(0xB3, bytes.fromhex("5303810E00"), 0xC0, FRAME1[10:-2])  # -00014
+    forged = batch_of((f"{PREFIX}/GW2/szy206", FRAME1 + direct))
+    assert forged.registers == []
+    assert forged.statuses == []
+    assert reasons(forged) == [("wrong_gateway", FRAME1), ("wrong_gateway", direct)]
+    assert "reached through gateway 'GW1'" in forged.dead_letters[0].detail
+    assert "TCP listener only" in forged.dead_letters[1].detail
+    # a topic that reads like the TCP listener's is still a gateway's over MQTT
+    spoofed = batch_of((f"{PREFIX}/tcp:127.0.0.1:4000/szy206", direct))
+    assert reasons(spoofed) == [("wrong_gateway", direct)]
+    # from the TCP listener: the unbound terminal is accepted, the gateway's one is not
+    tcp = batch_of((f"{PREFIX}/tcp:127.0.0.1:4000/szy206", direct + FRAME1), over_tcp=True)
+    assert [r.value for r in tcp.registers] == [106182]
+    assert reasons(tcp) == [("wrong_gateway", FRAME1)]
+    assert "received over the TCP listener" in tcp.dead_letters[0].detail
 
 
 def test_concatenated_frames_garbage_and_bad_check_bytes():
@@ -184,6 +206,15 @@ def test_terminal_records():
                 {"address": "530381-00013", "device_id": "W1", "levels": "upstream,upstream"}):
         with pytest.raises(TerminalError):
             terminal_from(bad, "terminals[0]")
+    assert terminal.gateway is None  # no gateway: over the TCP listener only
+    assert terminal_from({"address": "530381-00013", "device_id": "W1", "gateway": " GW-1 "},
+                         "terminals[0]").gateway == "GW-1"
+    assert terminal_from({"address": "530381-00013", "device_id": "W1", "gateway": ""},
+                         "terminals[0]").gateway is None
+    for gateway in ("GW/1", "GW+", "#", "GW 1", "tcp:10.0.0.1:9206", "x" * 65, "GW\x00"):
+        with pytest.raises(TerminalError, match=r"terminals\[2\]: gateway .* is not a gateway ID"):
+            terminal_from({"address": "530381-00013", "device_id": "W1", "gateway": gateway},
+                          "terminals[2]")
 
 
 def test_gate_rating_records_round_trip_through_their_stored_form():
@@ -222,7 +253,7 @@ meters:
   - {meter_id: G1-gate, site_id: G1, device_id: G1, channel: gate,
      installed_at: 2024-01-01, expected_interval_s: 900}
 terminals:
-  - {address: 640104-00007, device_id: G1, levels: [upstream, downstream]}
+  - {address: 640104-00007, device_id: G1, levels: [upstream, downstream], gateway: GW1}
 gate_ratings:
   - {site_id: G1, valid_from: 2024-04-01, kind: orifice, width_m: 2, sill_m: 100, mu: 0.6}
   - {site_id: G1, valid_from: 2024-07-01, kind: power_law, a: 2, h0: 101, b: 1.5}
@@ -235,6 +266,7 @@ def test_registry_file_with_gate_meter_terminals_and_ratings(tmp_path: Path):
     loaded = load_registry_file(path, ZONE)
     assert loaded.meters["G1-gate"].channel == "gate"
     assert loaded.terminals["640104-00007"].device_id == "G1"
+    assert loaded.terminals["640104-00007"].gateway == "GW1"
     versions = loaded.gate_versions("G1")
     assert [v.valid_from for v in versions] == [APRIL, APRIL.replace(month=7)]
     merged = Registry().merged_with(loaded)
@@ -244,12 +276,14 @@ def test_registry_file_with_gate_meter_terminals_and_ratings(tmp_path: Path):
 
 def test_registry_csv_for_terminals_and_gate_ratings(tmp_path: Path):
     terminals = tmp_path / "terminals.csv"
-    terminals.write_text("address,device_id,flow_unit,levels\n640104-00007,G1,m3/h,upstream\n",
-                         "utf-8")
+    terminals.write_text("address,device_id,flow_unit,levels,gateway\n"
+                         "640104-00007,G1,m3/h,upstream,GW1\n640104-00008,G1,,,\n", "utf-8")
     ratings = tmp_path / "ratings.csv"
     ratings.write_text("site_id,valid_from,kind,points,extrapolate\n"
                        "G1,2024-04-01,table,101:0 102:3,linear\n", "utf-8")
-    assert load_registry_file(terminals, ZONE).terminals["640104-00007"].flow_unit == "m3/h"
+    loaded = load_registry_file(terminals, ZONE).terminals
+    assert (loaded["640104-00007"].flow_unit, loaded["640104-00007"].gateway) == ("m3/h", "GW1")
+    assert loaded["640104-00008"].gateway is None
     (rating,) = load_registry_file(ratings, ZONE).gate_ratings.values()
     assert rating.kind == "table"
     assert rating.valid_from == APRIL
