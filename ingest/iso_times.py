@@ -45,6 +45,9 @@ Ints = npt.NDArray[np.int64]
 _LAYOUT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
                      r"(?:[.,]([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})?")
 _ZERO = ord("0")
+_DIGITS_TO_0 = bytes.maketrans(b"0123456789", b"0" * 10)
+_DIGITS_TO_9 = bytes.maketrans(b"0123456789", b"9" * 10)
+_FRACTION_SCALES = {kept: 10 ** np.arange(5, 5 - kept, -1, dtype=np.int64) for kept in range(1, 7)}
 
 
 def iso_datetime(text: str, tz: ZoneInfo) -> datetime:
@@ -76,23 +79,23 @@ def _column_micros(texts: Sequence[str], tz: ZoneInfo) -> list[int] | None:
     """The byte-matrix reading of one layout, or None where it does not apply."""
     first = texts[0]
     layout = _LAYOUT.fullmatch(first)
-    if layout is None:
+    if layout is None or len(set(map(len, texts))) != 1:
         return None
-    width = len(first)
-    for text in texts:
-        if len(text) != width:
-            return None
     try:
         raw = "".join(texts).encode("ascii")
     except UnicodeEncodeError:
         return None
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(len(texts), width)
-    template = np.frombuffer(first.encode("ascii"), dtype=np.uint8)
-    is_digit = (template >= _ZERO) & (template <= _ZERO + 9)
-    if not (rows[:, ~is_digit] == template[~is_digit]).all():
-        return None
-    digits = rows[:, is_digit] - np.uint8(_ZERO)  # wraps below '0': > 9 then
-    if (digits > 9).any():
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(len(texts), len(first))
+    # each position: the first row's character, or any digit where it has a digit
+    # (in the offset too: rows with another offset are read value by value)
+    fraction, offset = layout.group(1), layout.group(2)
+    fixed = len(offset) if offset else 0
+    pattern = first.encode("ascii")
+    low = np.frombuffer(pattern[:len(pattern) - fixed].translate(_DIGITS_TO_0)
+                        + pattern[len(pattern) - fixed:], dtype=np.uint8)
+    span = np.frombuffer(pattern[:len(pattern) - fixed].translate(_DIGITS_TO_9)
+                         + pattern[len(pattern) - fixed:], dtype=np.uint8) - low
+    if ((rows - low) > span).any():  # below the low end wraps round to above the span
         return None
     stamp = rows[:, :19].copy()
     stamp[:, 10] = ord("T")
@@ -103,24 +106,20 @@ def _column_micros(texts: Sequence[str], tz: ZoneInfo) -> list[int] | None:
     if int(seconds.min()) < _YEAR_ONE_S:  # numpy has a year 0, datetime has not
         return None
     micros = seconds * 1_000_000
-    fraction, offset = layout.group(1), layout.group(2)
     if fraction:
         kept = min(len(fraction), 6)
-        fraction_digits = digits[:, 14:14 + kept].astype(np.int64)
-        scale = 10 ** np.arange(5, 5 - kept, -1, dtype=np.int64)
-        micros += fraction_digits @ scale
+        digits = rows[:, 20:20 + kept] - np.uint8(_ZERO)
+        micros += digits.astype(np.int64) @ _FRACTION_SCALES[kept]
     if offset is None:
         return _localise(micros, tz)
-    if offset in ("Z", "z"):
-        utc: list[int] = micros.tolist()
-        return utc
-    off = digits[:, -4:].astype(np.int64)
-    hours, minutes = off[:, 0] * 10 + off[:, 1], off[:, 2] * 10 + off[:, 3]
-    if (hours > 23).any() or (minutes > 59).any():
-        return None
-    sign = -1 if offset[0] == "-" else 1
-    result: list[int] = (micros - sign * (hours * 3600 + minutes * 60) * 1_000_000).tolist()
-    return result
+    if offset not in ("Z", "z"):  # the same ±hh:mm in every row
+        sign = -1 if offset[0] == "-" else 1
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            return None
+        micros -= sign * (hours * 3600 + minutes * 60) * 1_000_000
+    utc: list[int] = micros.tolist()
+    return utc
 
 
 def _localise(local: Ints, tz: ZoneInfo) -> list[int] | None:

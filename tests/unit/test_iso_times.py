@@ -66,6 +66,9 @@ def layouts(draw: st.DrawFn, *, matrix: bool = False) -> dict[str, Any]:
                                         *["+hhmm", "+hh", "+hh:mm:ss"] * others])),
         "pad": draw(st.sampled_from(["", "", "", "", "", "", *[" ", "\t"] * others])),
         "wild": draw(st.integers(0, 3)) == 0,  # fields out of range, now and then
+        # one offset for all (a device's clock), or each time its own
+        "offset": draw(st.one_of(st.none(), st.tuples(st.integers(0, 14), st.integers(0, 59),
+                                                      st.integers(0, 59)))),
     }
 
 
@@ -89,7 +92,8 @@ def iso_text(draw: st.DrawFn, layout: dict[str, Any]) -> str:
     if layout["digits"]:
         fraction = draw(st.integers(0, 10 ** layout["digits"] - 1))
         text += f"{layout['point']}{fraction:0{layout['digits']}d}"
-    hh, mm, ss = draw(f["offset_hours"]), draw(f["minute"]), draw(f["minute"])
+    hh, mm, ss = layout["offset"] or (draw(f["offset_hours"]), draw(f["minute"]),
+                                      draw(f["minute"]))
     suffix = (layout["suffix"].replace("hh", f"{hh:02d}").replace("mm", f"{mm:02d}")
               .replace("ss", f"{ss:02d}"))
     pad: str = layout["pad"]
@@ -222,7 +226,11 @@ def recent_text(draw: st.DrawFn, layout: dict[str, Any]) -> str:
         local = moment.astimezone(SHANGHAI)
         suffix = ""
     else:
-        offset = timedelta(minutes=draw(st.integers(-14 * 60, 14 * 60)))
+        if layout["offset"]:  # the device's offset
+            hh, mm, _ = layout["offset"]
+            offset = timedelta(hours=hh, minutes=mm) * (-1 if "-" in layout["suffix"] else 1)
+        else:
+            offset = timedelta(minutes=draw(st.integers(-14 * 60, 14 * 60)))
         local = moment.astimezone(timezone(offset))
         suffix = "Z" if layout["suffix"] in ("Z", "z") else local.strftime("%z")
         if layout["suffix"] in ("+hh:mm", "-hh:mm"):
