@@ -259,12 +259,12 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def register_columns(topic: Topic, payload: bytes, now: datetime, max_future: timedelta,
-                     tz: ZoneInfo) -> RegisterColumns | None:
+                     tz: ZoneInfo | None = None) -> RegisterColumns | None:
     """The common register payload, when every element is plainly valid; else None.
 
     Only a shortcut: it accepts an element only where ``parse_element`` would
-    accept it with the same result (an integer epoch ``ts`` or ISO 8601 text
-    — naive in ``tz`` — in range, ``ingest.iso_times``; a number
+    accept it with the same result (an integer epoch ``ts`` in range — or, given
+    the zone of naive times ``tz``, ISO 8601 text, ``ingest.iso_times``; a number
     within 0..MAX_REGISTER, no or a valid ``flow_m3h``), and gives up on
     anything else, so the general path below decides every other case with its
     own parser and messages. orjson is only trusted for what it accepts.
@@ -294,7 +294,7 @@ def register_columns(topic: Topic, payload: bytes, now: datetime, max_future: ti
             return None
         ts = obj.get("ts")
         value = obj.get(field)
-        if type(ts) is str:
+        if type(ts) is str and tz is not None:
             texts.append(ts)
             us = 0  # the text's time, read with the others below
         elif type(ts) is int and 0 < ts < 10**14:
@@ -316,7 +316,7 @@ def register_columns(topic: Topic, payload: bytes, now: datetime, max_future: ti
         micros.append(us)
         values.append(value)
         flows.append(rate)
-    if texts:
+    if texts and tz is not None:
         parsed = iso_micros(texts, tz)
         if parsed is None or min(parsed) < _EARLIEST_US or max(parsed) > latest:
             return None
@@ -328,10 +328,11 @@ def register_columns(topic: Topic, payload: bytes, now: datetime, max_future: ti
     return RegisterColumns(micros, values, flows, is_array)
 
 
-def _fast_registers(topic: Topic, payload: bytes, now: datetime, max_future: timedelta,
-                    tz: ZoneInfo) -> ParsedMessage | None:
-    """``register_columns`` as readings."""
-    columns = register_columns(topic, payload, now, max_future, tz)
+def _fast_registers(topic: Topic, payload: bytes, now: datetime,
+                    max_future: timedelta) -> ParsedMessage | None:
+    """``register_columns`` as readings: epoch times only (a reading from ISO text keeps
+    the text's offset, which dead letters about it show)."""
+    columns = register_columns(topic, payload, now, max_future)
     if columns is None:
         return None
     device, channel = topic.device_id, topic.channel
@@ -346,7 +347,7 @@ def parse_message(topic: Topic, payload: bytes, *, tz: ZoneInfo, now: datetime,
                   max_future: timedelta = DEFAULT_MAX_FUTURE) -> ParsedMessage:
     """A whole MQTT payload -> accepted readings and per-element rejections."""
     if topic.channel is Channel.FLOW or topic.channel is Channel.POWER:
-        fast = _fast_registers(topic, payload, now, max_future, tz)
+        fast = _fast_registers(topic, payload, now, max_future)
         if fast is not None:
             return fast
     try:

@@ -76,8 +76,7 @@ def test_edge_payloads_agree(topic: Topic, payload: bytes,
 def test_the_common_shapes_take_the_fast_path() -> None:
     for payload in (b'{"ts": %d, "total_m3": 12.5}' % EPOCH,
                     b'[{"ts": %d, "total_m3": 1}, {"ts": %d, "total_m3": 2}]' % (EPOCH, EPOCH)):
-        assert contract._fast_registers(TOPICS[0], payload, NOW, contract.DEFAULT_MAX_FUTURE,
-                                         SHANGHAI)
+        assert contract._fast_registers(TOPICS[0], payload, NOW, contract.DEFAULT_MAX_FUTURE)
 
 
 numbers = st.one_of(st.integers(-10, 10**13), st.floats(allow_nan=True, allow_infinity=True),

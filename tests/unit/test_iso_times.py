@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest import batch as batch_module
 from ingest import contract, iso_times
+from ingest.batch import IngestBatch, ReceivedMessage, build_batch, runs_as_readings
 from ingest.contract import (
     Channel,
     ParsedMessage,
@@ -26,6 +28,7 @@ from ingest.contract import (
     parse_message,
 )
 from ingest.iso_times import VECTOR_MIN, iso_micros
+from ingest.registry import Meter, Registry, Site
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # no DST since 1991
 BERLIN = ZoneInfo("Europe/Berlin")  # DST: gaps and ambiguous hours for naive times
@@ -206,12 +209,21 @@ def test_the_usual_layouts_are_read_as_one_matrix() -> None:
         assert matrix == reference(texts, SHANGHAI)
 
 
-# --- whole payloads: fast path against the general path ----------------------------------------
+# --- whole payloads: the fast path's columns against the general path's readings -------------
 
 def general(topic: Topic, payload: bytes, tz: ZoneInfo) -> ParsedMessage:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(contract, "_fast_registers", lambda *_args: None)
         return parse_message(topic, payload, tz=tz, now=NOW)
+
+
+def fast_columns(payload: bytes, tz: ZoneInfo = SHANGHAI) -> contract.RegisterColumns | None:
+    return contract.register_columns(FLOW, payload, NOW, contract.DEFAULT_MAX_FUTURE, tz)
+
+
+def as_columns(parsed: ParsedMessage) -> list[tuple[int, float, float | None]]:
+    registers = [r for r in parsed.readings if isinstance(r, RegisterReading)]
+    return [((r.ts - iso_times.EPOCH) // US, r.value, r.flow_m3h) for r in registers]
 
 
 recent = st.datetimes(min_value=datetime(1999, 12, 31), max_value=datetime(2026, 5, 1, 13, 0),
@@ -247,6 +259,8 @@ def recent_text(draw: st.DrawFn, layout: dict[str, Any]) -> str:
        size=st.sampled_from([1, 3, VECTOR_MIN, 30]))
 def test_register_payloads_with_iso_times_agree_with_the_general_path(
         layout: dict[str, Any], data: st.DataObject, size: int) -> None:
+    """The fast path takes a payload exactly when the general path rejects nothing in it,
+    and then holds the general path's readings."""
     texts = data.draw(st.lists(recent_text(layout), min_size=size, max_size=size))
     if data.draw(st.booleans()):
         where = data.draw(st.integers(0, size - 1))
@@ -259,9 +273,12 @@ def test_register_payloads_with_iso_times_agree_with_the_general_path(
     doc: Any = elements if size > 1 or data.draw(st.booleans()) else elements[0]
     payload = json.dumps(doc).encode()
     expected = general(FLOW, payload, SHANGHAI)
-    assert parse_message(FLOW, payload, tz=SHANGHAI, now=NOW) == expected
-    assert contract.register_columns(FLOW, payload, NOW, contract.DEFAULT_MAX_FUTURE,
-                                     SHANGHAI) is None or not expected.rejections
+    columns = fast_columns(payload)
+    assert (columns is None) == bool(expected.rejections)
+    if columns is not None:
+        assert list(zip(columns.micros, columns.values, columns.flows, strict=True)) == \
+            as_columns(expected)
+        assert columns.is_array == isinstance(doc, list)
 
 
 @pytest.mark.parametrize("ts", [
@@ -271,14 +288,13 @@ def test_valid_iso_payloads_take_the_fast_path(ts: str) -> None:
     one = json.dumps({"ts": ts, "total_m3": 1.5}).encode()
     many = json.dumps([{"ts": ts, "total_m3": float(i)} for i in range(VECTOR_MIN)]).encode()
     for payload in (one, many):
-        fast = contract._fast_registers(FLOW, payload, NOW, contract.DEFAULT_MAX_FUTURE,
-                                        SHANGHAI)
-        assert fast is not None
-        assert fast == general(FLOW, payload, SHANGHAI)
-        first = fast.readings[0]
-        assert isinstance(first, RegisterReading)
-        assert first.ts == datetime(2026, 5, 1, 3, 0, 0,
-                                    250_000 if ".250" in ts else 0, tzinfo=UTC)
+        columns = fast_columns(payload)
+        assert columns is not None
+        assert list(zip(columns.micros, columns.values, columns.flows, strict=True)) == \
+            as_columns(general(FLOW, payload, SHANGHAI))
+        fraction = 250_000 if ".250" in ts else 0
+        assert columns.micros[0] == (datetime(2026, 5, 1, 3, 0, 0, fraction, tzinfo=UTC)
+                                     - iso_times.EPOCH) // US
 
 
 @pytest.mark.parametrize(("ts", "reason"), [
@@ -294,8 +310,63 @@ def test_bad_iso_times_are_dead_letters_with_the_general_reason(ts: str, reason:
     elements = [{"ts": "2026-05-01T11:00:00+08:00", "total_m3": float(i)}
                 for i in range(VECTOR_MIN)]
     elements[5]["ts"] = ts
-    payload = json.dumps(elements).encode()
-    parsed = parse_message(FLOW, payload, tz=SHANGHAI, now=NOW)
-    assert parsed == general(FLOW, payload, SHANGHAI)
-    assert [(r.reason, r.element) for r, _raw in parsed.rejections] == [(reason, 5)]
-    assert len(parsed.readings) == VECTOR_MIN - 1
+    message = ReceivedMessage("wb/D1/flow", json.dumps(elements).encode())
+    registry = batch_registry()
+    batch = build_batch([message], registry, prefix="wb", default_zone=SHANGHAI, now=NOW,
+                        max_future=contract.DEFAULT_MAX_FUTURE)
+    assert batch.dead_letters == general_batch([message], registry).dead_letters
+    assert [(d.reason, d.element) for d in batch.dead_letters] == [(reason, 5)]
+    assert len(batch.registers) == VECTOR_MIN - 1
+
+
+# --- whole batches: the rows the fast path builds against the general path's ------------------
+
+REPLACED = datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def batch_registry() -> Registry:
+    """A Beijing well, a Berlin well (naive times with DST) and a meter replaced mid-stream."""
+    installed = datetime(2020, 1, 1, tzinfo=UTC)
+    sites = [Site("S1", "一号井", "well", "groundwater"),
+             Site("S2", "二号井", "well", "groundwater", timezone="Europe/Berlin")]
+    meters = [Meter("S1-F", "S1", "D1", "flow", installed),
+              Meter("S2-F", "S2", "D2", "flow", installed, removed_at=REPLACED),
+              Meter("S2-F2", "S2", "D2", "flow", REPLACED)]
+    return Registry.build(sites, meters, [])
+
+
+def general_batch(messages: list[ReceivedMessage], registry: Registry) -> IngestBatch:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_module, "register_columns", lambda *_args: None)
+        patch.setattr(contract, "_fast_registers", lambda *_args: None)
+        return build_batch(messages, registry, prefix="wb", default_zone=SHANGHAI, now=NOW,
+                           max_future=contract.DEFAULT_MAX_FUTURE)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), sizes=st.lists(st.sampled_from([1, 2, VECTOR_MIN, 24]), min_size=1,
+                                      max_size=4))
+def test_batches_of_iso_payloads_hold_the_general_paths_rows(
+        data: st.DataObject, sizes: list[int]) -> None:
+    registry = batch_registry()
+    messages = []
+    for size in sizes:
+        layout = data.draw(st.one_of(layouts(), layouts(matrix=True)))
+        texts = data.draw(st.lists(st.one_of(recent_text(layout), dst_text(layout)),
+                                   min_size=size, max_size=size))
+        if data.draw(st.integers(0, 3)) == 0:
+            where = data.draw(st.integers(0, size - 1))
+            texts[where] = mutated(texts[where], data, surrogates=False)
+        device = data.draw(st.sampled_from(["D1", "D2"]))
+        doc = [{"ts": t, "total_m3": float(i)} for i, t in enumerate(texts)]
+        messages.append(ReceivedMessage(f"wb/{device}/flow", json.dumps(doc).encode()))
+    fast = build_batch(messages, registry, prefix="wb", default_zone=SHANGHAI, now=NOW,
+                       max_future=contract.DEFAULT_MAX_FUTURE)
+    expected = general_batch(messages, registry)
+
+    def rows(b: IngestBatch) -> list[tuple[str, datetime, float, float | None]]:
+        return sorted((r.meter.meter_id, r.ts, r.value, r.flow_m3h)
+                      for r in [*b.registers, *runs_as_readings(b.runs)])
+
+    assert rows(fast) == rows(expected)
+    assert fast.dead_letters == expected.dead_letters
