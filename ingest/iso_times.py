@@ -10,11 +10,12 @@ path (``contract.register_columns``) with the same result, faster:
   ``YYYY-MM-DD``, ``T``/``t``/space, ``hh:mm:ss``, optionally ``.`` or ``,``
   and 1–9 digits of fraction (digits past the sixth are dropped, as
   ``fromisoformat`` drops them), then nothing, ``Z``/``z`` or ``±hh:mm`` —
-  is read as one byte matrix: every digit position checked to hold an ASCII
-  digit and every other position the first row's character, the calendar
-  (month lengths, leap years, hours, minutes, seconds) checked by numpy's
-  datetime64 parser on the ``YYYY-MM-DDThh:mm:ss`` part, the fraction and
-  the offset read as digits. Naive times get their zone's offset from
+  is read as one byte matrix: every digit position before the offset checked
+  to hold an ASCII digit and every other position (the offset's too) the
+  first row's character, the calendar (month lengths, leap years, hours,
+  minutes, seconds) checked by numpy's datetime64 parser on the
+  ``YYYY-MM-DDThh:mm:ss`` part, the fraction read as digits, the offset once
+  (rows with other offsets: value by value). Naive times get their zone's offset from
   ``ZoneInfo.utcoffset`` value by value, which is what attaching the zone does;
 * anything else (short columns, mixed layouts, week dates, ``+0800``,
   blanks, other characters) value by value with ``iso_datetime`` itself.
