@@ -111,7 +111,7 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
                                                  known.detail))
             continue
         topic, zone = known
-        if _plain_registers(topic, message.payload, registry, now, max_future, batch):
+        if _plain_registers(topic, message.payload, registry, now, max_future, zone, batch):
             continue
         parsed = parse_message(topic, message.payload, tz=zone, now=now, max_future=max_future)
         for rejection, raw in parsed.rejections:
@@ -139,7 +139,7 @@ def build_batch(messages: Iterable[ReceivedMessage], registry: Registry, *, pref
 
 
 def _plain_registers(topic: Topic, payload: bytes, registry: Registry, now: datetime,
-                     max_future: timedelta, batch: IngestBatch) -> bool:
+                     max_future: timedelta, zone: ZoneInfo, batch: IngestBatch) -> bool:
     """A plainly valid register payload of one meter (the usual message): added, True.
 
     Long ones as columns (``RegisterRun``), short ones as readings; anything else
@@ -148,7 +148,7 @@ def _plain_registers(topic: Topic, payload: bytes, registry: Registry, now: date
     """
     if topic.channel is not Channel.FLOW and topic.channel is not Channel.POWER:
         return False
-    columns = register_columns(topic, payload, now, max_future)
+    columns = register_columns(topic, payload, now, max_future, zone)
     if columns is None:
         return False
     micros = columns.micros

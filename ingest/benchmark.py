@@ -2,6 +2,7 @@
 
     python -m ingest.benchmark [--rounds 2] [--messages 60000] [--batched-messages 6000]
                                [--processes 1] [--only single|batched]
+                               [--timestamps both|epoch|iso]
 
 Runs the real pieces as in production: a mosquitto with the project's queue
 settings, one ``waterbudget ingest`` process (or ``--processes N`` in one shared
@@ -14,6 +15,9 @@ clock starts at the first publish and stops when the ingestor's own
 ``waterbudget_ingest_messages_total`` counter (incremented after each commit)
 reaches the number published; the database is then checked row for row. Peak
 memory is the ingest process's VmHWM. Prints each round and the median.
+Each scenario runs with epoch-second timestamps and with ISO 8601 text
+(``"2026-05-01T11:00:00+08:00"``, as gateways send it), one after the other;
+``--timestamps`` picks one.
 
 Each round also prints the CPU time per reading of every component (ingest
 processes, their database backends, the broker, the publishers), read from
@@ -63,6 +67,7 @@ PUBLISHERS = 2
 @dataclass
 class Round:
     scenario: str
+    timestamps: str  # epoch | iso
     messages: int
     readings: int
     seconds: float
@@ -131,7 +136,8 @@ def _sum_metric(ports: list[int], name: str) -> float:
 
 
 def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
-              processes: int = 1, publisher: str = "libmosquitto") -> Round:
+              processes: int = 1, publisher: str = "libmosquitto",
+              timestamps: str = "epoch") -> Round:
     timescale = timescaledb_installable(admin_url)
     url = create_scratch_database(admin_url, timescaledb=timescale, prefix="wbbench")
     broker = start_mosquitto()
@@ -148,7 +154,7 @@ def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
         with psycopg.connect(url, autocommit=True) as conn:
             save_registry(conn, load_registry_file(registry_file, settings.zone))
         stream = bench_messages(n_devices=DEVICES, n_messages=messages, batch=batch,
-                                start=start, prefix=prefix)
+                                start=start, prefix=prefix, timestamps=timestamps)
         ports = []
         for index in range(processes):
             client_id = f"wb-bench-{run_id}-{index}"
@@ -192,7 +198,8 @@ def run_round(admin_url: str, *, scenario: str, messages: int, batch: int,
         if stored != messages * batch:
             raise AssertionError(f"{stored} readings stored, {messages * batch} published")
         batches = int(_sum_metric(ports, "waterbudget_ingest_commit_seconds_count"))
-        return Round(scenario, messages, messages * batch, seconds, peak, timescale, cpu, batches)
+        return Round(scenario, timestamps, messages, messages * batch, seconds, peak, timescale,
+                     cpu, batches)
     finally:
         for worker in workers:
             worker.terminate()
@@ -214,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--publisher", choices=("libmosquitto", "paho"), default="libmosquitto")
     parser.add_argument("--only", choices=("single", "batched"),
                         help="run one scenario: one-reading messages or batches of 100")
+    parser.add_argument("--timestamps", choices=("both", "epoch", "iso"), default="both",
+                        help="epoch seconds, ISO 8601 text with an offset, or each in turn")
     args = parser.parse_args(argv)
     admin_url = os.environ.get("WATERBUDGET_DATABASE_URL") or DEFAULT_ADMIN_URL
     scenarios = [("one reading per message", args.messages, 1),
@@ -222,9 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         scenarios = [scenarios[0 if args.only == "single" else 1]]
     print(f"ingest benchmark: {DEVICES} devices, {PUBLISHERS} {args.publisher} publishers, "
           f"{args.processes} ingest process(es), QoS 1, {os.cpu_count()} cores")
-    for name, messages, batch in scenarios:
-        rounds = [run_round(admin_url, scenario=name, messages=messages, batch=batch,
-                            processes=args.processes, publisher=args.publisher)
+    forms = ["epoch", "iso"] if args.timestamps == "both" else [args.timestamps]
+    for (scenario, messages, batch), form in [(s, f) for s in scenarios for f in forms]:
+        name = f"{scenario}, {form} timestamps"
+        rounds = [run_round(admin_url, scenario=scenario, messages=messages, batch=batch,
+                            processes=args.processes, publisher=args.publisher,
+                            timestamps=form)
                   for _ in range(args.rounds)]
         for r in rounds:
             print(f"  {name}: {r.messages:,} messages, {r.readings:,} readings in "
@@ -237,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.batches:,} transactions of {r.messages / max(r.batches, 1):,.0f} messages")
         print(f"  {name}: median {statistics.median(r.readings_per_s for r in rounds):,.0f} "
               f"readings/s, {statistics.median(r.messages_per_s for r in rounds):,.0f} "
-              f"messages/s, peak RSS {max(r.peak_rss_mib for r in rounds):.0f} MiB")
+              f"messages/s, ingest CPU "
+              f"{statistics.median(r.cpu_us_per_reading('ingest') for r in rounds):.2f} µs per "
+              f"reading, peak RSS {max(r.peak_rss_mib for r in rounds):.0f} MiB; "
+              f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from ingest.iso_times import iso_datetime, iso_micros
 from ingest.storable_text import encoded, text_problem
 
 CHANNELS = ("flow", "power", "card", "status")
@@ -132,14 +133,10 @@ def parse_timestamp(value: Any, field: str, tz: ZoneInfo) -> datetime:
         except (OverflowError, OSError, ValueError) as exc:
             raise PayloadError("bad_time", f"{field}={str(value)[:40]}: {exc}") from None
     if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
         try:
-            parsed = datetime.fromisoformat(text)
+            return iso_datetime(value, tz)
         except ValueError:
             raise PayloadError("bad_time", f"{field}={value!r} is not ISO 8601") from None
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
     raise PayloadError("wrong_type", f"{field} must be epoch seconds or ISO 8601 text")
 
 
@@ -304,12 +301,13 @@ _EARLIEST_US = (EARLIEST - EPOCH) // timedelta(microseconds=1)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def register_columns(topic: Topic, payload: bytes, now: datetime,
-                     max_future: timedelta) -> RegisterColumns | None:
+def register_columns(topic: Topic, payload: bytes, now: datetime, max_future: timedelta,
+                     tz: ZoneInfo | None = None) -> RegisterColumns | None:
     """The common register payload, when every element is plainly valid; else None.
 
     Only a shortcut: it accepts an element only where ``parse_element`` would
-    accept it with the same result (an integer epoch ``ts`` in range, a number
+    accept it with the same result (an integer epoch ``ts`` in range — or, given
+    the zone of naive times ``tz``, ISO 8601 text, ``ingest.iso_times``; a number
     within 0..MAX_REGISTER, no or a valid ``flow_m3h``), and gives up on
     anything else, so the general path below decides every other case with its
     own parser and messages. orjson is only trusted for what it accepts.
@@ -333,12 +331,20 @@ def register_columns(topic: Topic, payload: bytes, now: datetime,
     micros: list[int] = []
     values: list[float] = []
     flows: list[float | None] = []
+    texts: list[str] = []  # ISO 8601 times, read as one column below
     for obj in elements:
         if type(obj) is not dict:
             return None
         ts = obj.get("ts")
         value = obj.get(field)
-        if type(ts) is not int or not 0 < ts < 10**14:
+        if type(ts) is str and tz is not None:
+            texts.append(ts)
+            us = 0  # the text's time, read with the others below
+        elif type(ts) is int and 0 < ts < 10**14:
+            us = ts * 1000 if ts > 10**11 else ts * 1_000_000  # milliseconds above 1e11
+            if us > latest or us < _EARLIEST_US:
+                return None
+        else:
             return None
         if type(value) is int:
             value = float(value)
@@ -350,18 +356,25 @@ def register_columns(topic: Topic, payload: bytes, now: datetime,
                 rate = float(rate)
             if type(rate) is not float or not 0.0 <= rate <= MAX_REGISTER:
                 return None
-        us = ts * 1000 if ts > 10**11 else ts * 1_000_000  # milliseconds above 1e11
-        if us > latest or us < _EARLIEST_US:
-            return None
         micros.append(us)
         values.append(value)
         flows.append(rate)
+    if texts and tz is not None:
+        parsed = iso_micros(texts, tz)
+        if parsed is None or min(parsed) < _EARLIEST_US or max(parsed) > latest:
+            return None
+        if len(parsed) == len(micros):
+            micros = parsed
+        else:  # epoch numbers and text mixed
+            times = iter(parsed)
+            micros = [us if us else next(times) for us in micros]
     return RegisterColumns(micros, values, flows, is_array)
 
 
 def _fast_registers(topic: Topic, payload: bytes, now: datetime,
                     max_future: timedelta) -> ParsedMessage | None:
-    """``register_columns`` as readings."""
+    """``register_columns`` as readings: epoch times only (a reading from ISO text keeps
+    the text's offset, which dead letters about it show)."""
     columns = register_columns(topic, payload, now, max_future)
     if columns is None:
         return None

@@ -32,7 +32,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -555,11 +555,13 @@ def bench_registry(*, n_devices: int, start: datetime, interval_s: int = 60) -> 
 
 def bench_messages(*, n_devices: int, n_messages: int, batch: int, start: datetime,
                    interval_s: int = 60, prefix: str = DEFAULT_PREFIX,
-                   seed: int = 0) -> list[tuple[str, bytes]]:
+                   seed: int = 0, timestamps: str = "epoch") -> list[tuple[str, bytes]]:
     """``n_messages`` flow messages of ``batch`` readings, round-robin over the devices.
 
     Pre-serialised, no garbage; each device's timestamps increase strictly (by
     ``interval_s``) and its register grows by at most the rated capacity.
+    ``timestamps``: ``epoch`` seconds, or ``iso`` text in Beijing time with its
+    offset (``"2026-05-01T11:00:00+08:00"``), as gateways send it.
     """
     rng = random.Random(seed)
     per_reading = BENCH_RATED_M3H * interval_s / 3600
@@ -568,13 +570,17 @@ def bench_messages(*, n_devices: int, n_messages: int, batch: int, start: dateti
     totals = [0.0] * n_devices
     counts = [0] * n_devices
     t0 = int(start.timestamp())
+    beijing = timezone(timedelta(hours=8))
     out: list[tuple[str, bytes]] = []
     for m in range(n_messages):
         device = m % n_devices
         total, count = totals[device], counts[device]
         parts = []
         for _ in range(batch):
-            parts.append(f'{{"ts":{t0 + count * interval_s},"total_m3":{total:.2f}}}')
+            epoch = t0 + count * interval_s
+            ts = (str(epoch) if timestamps == "epoch" else
+                  '"' + datetime.fromtimestamp(epoch, beijing).isoformat() + '"')
+            parts.append(f'{{"ts":{ts},"total_m3":{total:.2f}}}')
             total += increments[(count + device) % 997]
             count += 1
         totals[device], counts[device] = total, count

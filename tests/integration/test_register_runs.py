@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from ingest import batch as batch_module
 from ingest.batch import IngestBatch, ReceivedMessage, build_batch, runs_as_readings
 from ingest.reading_repository import write_batch
 from ingest.register_tails import RegisterTails
@@ -106,3 +107,54 @@ def test_columns_and_scalar_paths_store_the_same_rows(database_url: str, second_
     assert len(got) == len(want) > 1000
     assert from_columns > len(got) / 4, "the column path wrote a good share"
     assert got == want
+
+
+def as_iso(batches: list[list[ReceivedMessage]], seed: int) -> list[list[ReceivedMessage]]:
+    """The same stream with ISO 8601 times, each message in one of the forms gateways send."""
+    rng = random.Random(seed)
+    forms = {"offset": lambda t: t.astimezone(ZONE).isoformat(),
+             "utc": lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "naive": lambda t: t.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S"),
+             "fraction": lambda t: t.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M:%S,%f123+08:00")}
+    out = []
+    for batch in batches:
+        converted = []
+        for message in batch:
+            form = forms[rng.choice(sorted(forms))]
+            elements = json.loads(message.payload)
+            for element in elements:
+                element["ts"] = form(datetime.fromtimestamp(element["ts"], UTC))
+            converted.append(ReceivedMessage(message.topic, json.dumps(elements).encode()))
+        out.append(converted)
+    return out
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_iso_times_store_the_rows_the_general_path_stores(
+        database_url: str, second_url: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    tails = RegisterTails()
+    from_columns = 0
+    with psycopg.connect(database_url, autocommit=True) as a, \
+            psycopg.connect(second_url, autocommit=True) as b:
+        for conn in (a, b):
+            for meter in METERS:
+                conn.execute("INSERT INTO register_readings (meter_id, ts, value, origin) "
+                             "VALUES (%s, %s, 0, 'registry')", (meter.meter_id, meter.installed_at))
+        for batch in as_iso(messages(seed), seed):
+            result = write_batch(a, build(batch), REGISTRY, tails)
+            tails.remember(result.tails)
+            from_columns += result.readings_from_columns
+            with monkeypatch.context() as patch:  # the general parser, element by element
+                patch.setattr(batch_module, "register_columns", lambda *_args: None)
+                general = build(batch)
+            assert not general.runs
+            write_batch(b, general, REGISTRY)
+        rows = f"SELECT {COLUMNS} FROM register_readings ORDER BY 1, 2"
+        letters = ("SELECT topic, payload, reason, detail, element FROM dead_letters "
+                   "ORDER BY 1, 2, 3, 4, 5")
+        got, want = a.execute(rows).fetchall(), b.execute(rows).fetchall()
+        got_letters, want_letters = a.execute(letters).fetchall(), b.execute(letters).fetchall()
+    assert len(got) == len(want) > 1000
+    assert from_columns > len(got) / 4, "the column path wrote a good share"
+    assert got == want
+    assert got_letters == want_letters

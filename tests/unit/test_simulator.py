@@ -12,7 +12,14 @@ from itertools import pairwise
 import pytest
 import yaml
 
-from ingest.contract import Channel, RegisterReading, parse_message, parse_topic
+from ingest.contract import (
+    DEFAULT_MAX_FUTURE,
+    Channel,
+    RegisterReading,
+    parse_message,
+    parse_topic,
+    register_columns,
+)
 from ingest.simulator import (
     SHANGHAI,
     UNKNOWN_DEVICE,
@@ -213,10 +220,12 @@ def test_registry_yaml_has_the_loader_format():
     assert successor["initial_register"] < 10
 
 
+@pytest.mark.parametrize("timestamps", ["epoch", "iso"])
 @pytest.mark.parametrize("batch", [1, 100])
-def test_benchmark_messages_are_valid_and_strictly_increasing(batch):
+def test_benchmark_messages_are_valid_and_strictly_increasing(batch, timestamps):
     start = bench_start(n_devices=7, n_messages=50, batch=batch)
-    messages = bench_messages(n_devices=7, n_messages=50, batch=batch, start=start)
+    messages = bench_messages(n_devices=7, n_messages=50, batch=batch, start=start,
+                              timestamps=timestamps)
     assert len(messages) == 50
     devices = {m.device_id for m in bench_registry(n_devices=7, start=start).meters}
     last: dict[str, RegisterReading] = {}
@@ -233,3 +242,20 @@ def test_benchmark_messages_are_valid_and_strictly_increasing(batch):
                 assert reading.ts > previous.ts
                 assert 0 <= reading.value - previous.value <= 100 * (60 / 3600)
             last[reading.device_id] = reading
+
+
+@pytest.mark.parametrize("batch", [1, 100])
+def test_benchmark_iso_messages_are_the_epoch_messages_as_text(batch):
+    """The ISO variant differs in the form of its times only, and takes the fast path."""
+    start = bench_start(n_devices=7, n_messages=20, batch=batch)
+    now = datetime.now(SHANGHAI)
+    epoch = bench_messages(n_devices=7, n_messages=20, batch=batch, start=start)
+    iso = bench_messages(n_devices=7, n_messages=20, batch=batch, start=start, timestamps="iso")
+    for (topic_text, epoch_payload), (iso_topic, iso_payload) in zip(epoch, iso, strict=True):
+        assert iso_topic == topic_text
+        assert b'+08:00"' in iso_payload
+        topic = parse_topic(topic_text, "waterbudget/v1")
+        from_iso = register_columns(topic, iso_payload, now, DEFAULT_MAX_FUTURE, SHANGHAI)
+        assert from_iso is not None
+        assert from_iso == register_columns(topic, epoch_payload, now, DEFAULT_MAX_FUTURE,
+                                            SHANGHAI)
