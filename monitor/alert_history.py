@@ -151,13 +151,18 @@ Revisit = Callable[[datetime, datetime], bool]
 
 
 def needs_everything(stored: Alert | None, new: Sequence[Observation], *,
-                     revisit: Revisit = earlier) -> bool:
+                     revisit: Revisit = earlier, dense: bool = False) -> bool:
     """The new observations cannot simply be applied to the stored alert: one revisits what
     its last evaluation already saw (``revisit(observed at, evaluated_at)``: by default an
     earlier time; the data-quality rules say the same day, whose figures may have changed),
-    or nothing is live and one is active (later days already known may have cleared it)."""
+    or nothing is live and one is active (later days already known may have cleared it).
+    ``dense``: the new observations cover every day from the first one to the data clock
+    (budget levels day by day): later days cannot be missing, only an earlier time than
+    the stored alert's last evaluation needs the whole series."""
     if not new:
         return False
+    if dense:
+        return stored is not None and revisit(min(o.at for o in new), stored.evaluated_at)
     if stored is not None and stored.live:
         return revisit(min(o.at for o in new), stored.evaluated_at)
     return any(o.active for o in new)
@@ -169,8 +174,6 @@ def settle(stored: Alert | None, new: Sequence[Observation],
     """``new``: what this evaluation observed; ``everything``: the key's whole series in its
     period (used only when needed: ``needs_everything``, or as the caller decided)."""
     if not (needs_everything(stored, new) if needed is None else needed):
-        if stored is None or not stored.live:
-            return Settled(stored, [], False)  # nothing open, nothing to open
         alert, steps = fold(stored, new, hold=hold)
         return Settled(alert, steps, False)
     ideal, ideal_steps = fold(None, everything, hold=hold)

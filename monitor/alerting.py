@@ -59,22 +59,23 @@ Everything = Callable[[set[Key]], dict[Key, list[Observation]]]
 
 
 def apply_series(conn: Conn, series: dict[Key, Series], *, everything: Everything,
-                 at: datetime, revisit: Revisit = earlier,
+                 at: datetime, revisit: Revisit = earlier, dense: bool = False,
                  on_event: OnEvent | None = None) -> list[Applied]:
     """Settle each key with its new observations (``alert_history.settle``): applied in
     data-time order where they all come after the stored alert's last evaluation, else
     the key's whole series of its period (``everything``, loaded for those keys at once)
-    decides. Every transition is stored and notified at the data time it happened."""
+    decides. ``dense``: each key's observations cover every day to the data clock. Every
+    transition is stored and notified at the data time it happened."""
     if not series:
         return []
     periods = {k[2]: s.observations[0].key.period for k, s in series.items()}
     live = repo.lock_live(conn, keys=set(series), periods=periods)
     wanted = {k for k, s in series.items()
-              if k not in live and any(o.active for o in s.observations)}
+              if k not in live and (dense or any(o.active for o in s.observations))}
     stored = {**repo.latest_resolved(conn, keys=wanted, periods=periods), **live}
     need = {k for k, s in series.items()
             if needs_everything(stored[k].alert if k in stored else None, s.observations,
-                                revisit=revisit)}
+                                revisit=revisit, dense=dense)}
     histories = everything(need) if need else {}
     applied: list[Applied] = []
     for key in sorted(series):

@@ -146,15 +146,15 @@ def _apply_level_series(conn: Conn, crossed: list[_Crossed], *, since_day: date,
                               c.profile, c.levels)
         return budget
 
-    def series_from(first: date | None, start_held: dict[str, Severity]
-                    ) -> dict[Key, tuple[list[Observation], _Crossed]]:
-        days_from = first or min(c.period.first_day for c in crossed)
-        draws = repo.day_draws(conn, node_ids=sorted({c.node_id for c in crossed}),
+    def series_from(first: date | None, start_held: dict[str, Severity],
+                    which: list[_Crossed]) -> dict[Key, tuple[list[Observation], _Crossed]]:
+        days_from = first or min(c.period.first_day for c in which)
+        draws = repo.day_draws(conn, node_ids=sorted({c.node_id for c in which}),
                                first=days_from, last=draw_day(at))
-        totals = repo.draws(conn, node_ids=sorted({c.node_id for c in crossed}),
-                            periods=sorted({c.period.label for c in crossed}))
+        totals = repo.draws(conn, node_ids=sorted({c.node_id for c in which}),
+                            periods=sorted({c.period.label for c in which}))
         found: dict[Key, tuple[list[Observation], _Crossed]] = {}
-        for c in crossed:
+        for c in which:
             mine = {d: v for (n, d), v in draws.items()
                     if n == c.node_id and c.period.contains(d)}
             day_draws = DayDraws(totals.get((c.node_id, c.period.label), {}), mine)
@@ -165,15 +165,16 @@ def _apply_level_series(conn: Conn, crossed: list[_Crossed], *, since_day: date,
                 found[key_of(observations[0].key)] = (observations, c)
         return found
 
-    new = series_from(since_day, held)
+    new = series_from(since_day, held, crossed)
     series = {k: Series(obs, AlertContext(node_id=c.node_id, source=_source_of(k[0])), c.hold)
               for k, (obs, c) in new.items()}
 
     def everything(keys: set[Key]) -> dict[Key, list[Observation]]:
-        replayed = series_from(None, {})
+        replayed = series_from(None, {}, [new[k][1] for k in sorted(keys) if k in new])
         return {k: replayed[k][0] for k in keys if k in replayed}
 
-    return apply_series(conn, series, everything=everything, at=at, on_event=on_event)
+    return apply_series(conn, series, everything=everything, at=at, dense=True,
+                        on_event=on_event)
 
 
 def _source_of(subject: str) -> str | None:
