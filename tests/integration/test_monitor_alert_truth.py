@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from monitor.consumer import Consumer
+from reports.repository import level_crossings
 from store.database import create_scratch_database, drop_database
 from tests.integration.monitor_support import (
     T0,
@@ -299,3 +300,6 @@ def test_each_level_crossed_in_a_burst_is_recorded_at_its_data_time(conn, late) 
     drain(conn)
     assert level_history(conn, h1) == CROSSINGS
     assert ("node/" + str(h1), "budget_level", "2025", "critical") in alerts(conn)
+    # the monthly report's "levels reached" read these crossings
+    june = level_crossings(conn, root_id=h1, start=T0, until=at(24 * 30))
+    assert [(c.severity, c.at) for c in june] == [(s, t) for _e, s, t in CROSSINGS]
