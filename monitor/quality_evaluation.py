@@ -10,9 +10,10 @@ day's roll-up figures (``day_observations``, pure):
 * per site, on **complete** days only (day D holds interval ends in
   (D 00:00, D+1 00:00]; complete once the data clock reaches D+1 00:00,
   ``periods.latest_complete_day``): the flow register still (no movement, the
-  quarantined intervals' included) while the pump drew power (a power meter-day
-  without quarantined intervals) or card sessions ran (a later reading of the
-  day would move it), and card volume vs flow-meter
+  quarantined intervals' included) between two readings of that day while the
+  pump drew power (a power register without a jump or a step back that day) or
+  card sessions ran (a later reading of the day would move it), and card
+  volume vs flow-meter
   volume beyond 5 % (sessions are reported when they end).
 
 Evaluated: every day of the sites the step rolled up (all of them, not only the
@@ -40,6 +41,7 @@ from monitor.repository.alerts import AlertContext, Key, key_of
 from monitor.repository.quality import MeterDay
 
 ZERO = Decimal(0)
+REGISTER_ANOMALIES = frozenset({"negative_delta", "impossible_delta", "outlier_reading"})
 
 
 def _d(value: float | None) -> Decimal:
@@ -89,13 +91,12 @@ def site_observations(days: list[MeterDay], *, complete_through: date) -> list[O
         if not flows or not (cards or powers):
             continue  # the site rules compare channels: one channel says nothing
         flow = flows[0]
-        # a power meter-day with quarantined intervals is no evidence the pump ran (its kWh
-        # count them: a first interval from installation, a reset)
-        sure = [p for p in powers if not p.quarantined]
+        # a power register that jumped or went back that day is no evidence the pump ran
+        sure = [p for p in powers if not REGISTER_ANOMALIES.intersection(p.quality_reasons)]
         at = max(m.last_ts for m in meters if m.last_ts is not None)
         period = year_period(day.year).budget_period
         context = AlertContext(node_id=flow.node_id, site_id=site_id, meter_id=flow.meter_id)
-        if flow.readings:
+        if flow.readings >= 2:  # the register seen standing still within the day
             found.append(Observed(rules.register_stuck(
                 meter_id=f"meter/{flow.meter_id}", period=period, window_end=at,
                 register_delta_m3=register_movement(flow),

@@ -86,3 +86,16 @@ def test_the_day_in_progress_raises_but_never_clears() -> None:
     assert active(day_observations([calm], complete_through=yesterday)) == {}
     assert active(day_observations([calm], complete_through=DAY)) == {
         ("meter/W1-F", "quarantined_use"): False}
+
+
+def test_power_without_a_coefficient_is_evidence_a_power_register_jump_is_not() -> None:
+    still = md("W1-F", "flow", "0")
+    converted = md("W1-P", "power", kwh=Decimal(30), quarantined=8,
+                   quality_reasons=["no_coefficient"] * 8)
+    jumped = replace(converted, quality_reasons=["impossible_delta"] * 8)
+    assert active(site_observations([still, converted], complete_through=DAY)) == {
+        ("meter/W1-F", "register_stuck"): True}
+    assert active(site_observations([still, jumped], complete_through=DAY)) == {
+        ("meter/W1-F", "register_stuck"): False}
+    once = replace(still, readings=1)  # read once that day: not seen standing still
+    assert active(site_observations([once, converted], complete_through=DAY)) == {}
