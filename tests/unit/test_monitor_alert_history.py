@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.alert_history import fold, needs_everything, reconcile, settle
-from monitor.alert_lifecycle import AlertKey, Event, Observation, Severity
+from monitor.alert_lifecycle import Alert, AlertKey, Event, Observation, Severity
 from monitor.execution import BudgetPeriod
 from monitor.periods import latest_complete_day
-from monitor.quality_evaluation import same_day_or_before
+from monitor.quality_evaluation import day_observations, same_day_or_before, series_of
+from monitor.repository.quality import MeterDay
 
 Z = ZoneInfo("Asia/Shanghai")
 PERIOD = BudgetPeriod("2025", datetime(2025, 1, 1, tzinfo=Z), datetime(2026, 1, 1, tzinfo=Z))
@@ -106,3 +108,77 @@ def test_late_escalations_are_recorded_when_they_happened() -> None:
 def test_the_latest_complete_day_at_midnight() -> None:
     assert latest_complete_day(datetime(2025, 6, 10, tzinfo=Z)) == date(2025, 6, 9)
     assert latest_complete_day(datetime(2025, 6, 9, 23, 59, tzinfo=Z)) == date(2025, 6, 8)
+
+
+# --- the quality rules themselves, as the monitor evaluates them -------------------------
+
+def well_day(day: int, card: int, flow: int, quarantined: int, flow_readings: int
+             ) -> list[MeterDay]:
+    """One day of a card well: flow meter and card controller (figures in m³)."""
+    when = date(2025, 6, 1) + timedelta(days=day)
+    last = datetime(2025, 6, 1, 20, tzinfo=Z) + timedelta(days=day)
+    base = {"site_id": "W1", "day": when, "kwh": None, "max_flow_m3h": None,
+            "max_ahead_s": None, "last_ts": last, "rated_m3h": 40.0, "node_id": 3}
+    return [
+        MeterDay(meter_id="W1-F", channel="flow", counted_m3=Decimal(flow),
+                 quarantined=quarantined, quality_reasons=["negative_delta"] * quarantined,
+                 running_s=None, readings=flow_readings, **base),
+        MeterDay(meter_id="W1-C", channel="card", counted_m3=Decimal(card), quarantined=0,
+                 quality_reasons=[], running_s=Decimal(3600 * 4), readings=0, **base)]
+
+
+def evaluate(days: dict[int, list[MeterDay]], order: list[int], cuts: list[int]
+             ) -> dict[tuple[str, str, str], tuple[bool, Severity | None]]:
+    """What ``quality_evaluation.evaluate_touched`` does, over plain data: each batch of
+    arriving days evaluates the days it touched and the days its data clock completed;
+    the store settles each key with everything known so far."""
+    known: dict[int, list[MeterDay]] = {}
+    store: dict[tuple[str, str, str], Alert | None] = {}
+    clock: datetime | None = None
+    bounds = sorted({c % (len(order) + 1) for c in cuts} | {0, len(order)})
+    for lo, hi in itertools.pairwise(bounds):
+        batch = order[lo:hi]
+        for i in batch:
+            known[i] = days[i]
+        before = clock
+        clock = max(m.last_ts for rows in known.values() for m in rows if m.last_ts)
+        through = latest_complete_day(clock)
+        after = latest_complete_day(before) if before is not None else through
+        touched = [m for i in set(batch) for m in known[i]]
+        touched += [m for i, rows in known.items() if i not in batch for m in rows
+                    if after < m.day <= through]
+        series = series_of(day_observations(touched, complete_through=through))
+        everything = series_of(day_observations([m for rows in known.values() for m in rows],
+                                                 complete_through=through))
+        for key, item in series.items():
+            stored = store.get(key)
+            needed = needs_everything(stored, item.observations, revisit=same_day_or_before)
+            store[key] = settle(stored, item.observations, everything[key].observations,
+                                at=clock, needed=needed).alert
+    return {k: outcome(a) for k, a in store.items() if outcome(a)[0]}
+
+
+figures = st.lists(st.tuples(st.integers(80, 110), st.just(100), st.sampled_from([0, 0, 0, 2]),
+                             st.sampled_from([1, 4])), min_size=1, max_size=12)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(values=figures, data=st.data())
+def test_the_quality_rules_end_the_same_for_any_arrival(values, data) -> None:
+    """card_meter_mismatch and quarantined_use over days of a card well, arriving in any
+    order, with duplicates and replays, at any batch boundaries: the live alerts at the
+    end are those of the days folded in data-time order."""
+    days = {i: well_day(i, *v) for i, v in enumerate(values)}
+    n = len(days)
+    order = list(data.draw(st.permutations(range(n))))
+    order += data.draw(st.lists(st.integers(0, n - 1), max_size=n))
+    cuts = data.draw(st.lists(st.integers(0, len(order)), max_size=len(order)))
+    reference = evaluate(days, sorted(set(order)), list(range(len(order) + 1)))
+    assert evaluate(days, order, cuts) == reference
+    # and the reference is the fold of every day's observations
+    everything = series_of(day_observations(
+        [m for rows in days.values() for m in rows],
+        complete_through=latest_complete_day(max(m.last_ts for rows in days.values()
+                                                 for m in rows if m.last_ts))))
+    folded = {k: outcome(fold(None, s.observations)[0]) for k, s in everything.items()}
+    assert reference == {k: v for k, v in folded.items() if v[0]}
