@@ -117,14 +117,12 @@ def well_day(day: int, card: int, flow: int, quarantined: int, flow_readings: in
     """One day of a card well: flow meter and card controller (figures in m³)."""
     when = date(2025, 6, 1) + timedelta(days=day)
     last = datetime(2025, 6, 1, 20, tzinfo=Z) + timedelta(days=day)
-    base = {"site_id": "W1", "day": when, "kwh": None, "max_flow_m3h": None,
-            "max_ahead_s": None, "last_ts": last, "rated_m3h": 40.0, "node_id": 3}
-    return [
-        MeterDay(meter_id="W1-F", channel="flow", counted_m3=Decimal(flow),
-                 quarantined=quarantined, quality_reasons=["negative_delta"] * quarantined,
-                 running_s=None, readings=flow_readings, **base),
-        MeterDay(meter_id="W1-C", channel="card", counted_m3=Decimal(card), quarantined=0,
-                 quality_reasons=[], running_s=Decimal(3600 * 4), readings=0, **base)]
+    flow_day = MeterDay("W1-F", "W1", "flow", when, Decimal(flow), quarantined,
+                        ["negative_delta"] * quarantined, None, None, flow_readings, None, None,
+                        last, 40.0, 3)
+    card_day = MeterDay("W1-C", "W1", "card", when, Decimal(card), 0, [], None,
+                        Decimal(3600 * 4), 0, None, None, last, 40.0, 3)
+    return [flow_day, card_day]
 
 
 def evaluate(days: dict[int, list[MeterDay]], order: list[int], cuts: list[int]
