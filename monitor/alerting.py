@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from budget.repository.connection import Conn
+from monitor.alert_history import Revisit, earlier, needs_everything, settle
 from monitor.alert_lifecycle import HOLD, RULE, Alert, Event, Observation, Transition, observe
 from monitor.alert_lifecycle import acknowledge as acknowledge_alert
 from monitor.alert_lifecycle import resolve_by_hand as resolve_alert
@@ -43,6 +44,76 @@ class Observed:
     observation: Observation
     context: AlertContext
     hold: timedelta = HOLD
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """What one evaluation observed for a key (several days of it, in any order)."""
+
+    observations: list[Observation]
+    context: AlertContext
+    hold: timedelta = HOLD
+
+
+Everything = Callable[[set[Key]], dict[Key, list[Observation]]]
+
+
+def apply_series(conn: Conn, series: dict[Key, Series], *, everything: Everything,
+                 at: datetime, revisit: Revisit = earlier, dense: bool = False,
+                 on_event: OnEvent | None = None) -> list[Applied]:
+    """Settle each key with its new observations (``alert_history.settle``): applied in
+    data-time order where they all come after the stored alert's last evaluation, else
+    the key's whole series of its period (``everything``, loaded for those keys at once)
+    decides. ``dense``: each key's observations cover every day to the data clock. Every
+    transition is stored and notified at the data time it happened."""
+    if not series:
+        return []
+    periods = {k[2]: s.observations[0].key.period for k, s in series.items()}
+    live = repo.lock_live(conn, keys=set(series), periods=periods)
+    wanted = {k for k, s in series.items()
+              if k not in live and (dense or any(o.active for o in s.observations))}
+    stored = {**repo.latest_resolved(conn, keys=wanted, periods=periods), **live}
+    need = {k for k, s in series.items()
+            if needs_everything(stored[k].alert if k in stored else None, s.observations,
+                                revisit=revisit, dense=dense)}
+    histories = everything(need) if need else {}
+    applied: list[Applied] = []
+    for key in sorted(series):
+        item = series[key]
+        current = stored.get(key)
+        settled = settle(current.alert if current else None, item.observations,
+                         histories.get(key, []), at=at, hold=item.hold,
+                         needed=key in need)
+        if settled.alert is None or (current is not None and settled.alert == current.alert):
+            continue
+        alert_id = current.alert_id if current else None
+        seq = current.alert.seq if current else None
+        written: Alert | None = current.alert if current else None
+        for step in settled.steps:
+            alert_id = _write(conn, alert_id if seq == step.alert.seq else None, step.alert,
+                              item.context, key)
+            seq, written = step.alert.seq, step.alert
+            result = _record(conn, alert_id, Transition(step.alert, step.event), item.context,
+                             by=RULE, at=step.at)
+            if result is not None:
+                applied.append(result)
+                if on_event is not None:
+                    on_event(conn, result)
+        if settled.alert != written:
+            _write(conn, alert_id if seq == settled.alert.seq else None, settled.alert,
+                   item.context, key)
+    return applied
+
+
+def _write(conn: Conn, alert_id: int | None, alert: Alert, context: AlertContext,
+           key: Key) -> int:
+    if alert_id is not None:
+        repo.update(conn, alert_id=alert_id, alert=alert)
+        return alert_id
+    inserted = repo.insert(conn, alert=alert, context=context)
+    if inserted is None:  # the roll-up lock keeps other evaluators out: should not happen
+        raise RuntimeError(f"alert {key} was opened by someone else meanwhile")
+    return inserted
 
 
 def apply(conn: Conn, observed: Iterable[Observed], *,

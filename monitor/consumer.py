@@ -85,6 +85,7 @@ class Consumer:
         started = time.monotonic()
         conn.execute("SET LOCAL jit = off")  # small statements: compiling costs more than it saves
         work = plan_work(rows)
+        before = budgets.data_clock(conn)  # the days it completes are evaluated for quality
         if work.rebuild_totals:
             rollups.rebuild_totals(conn)
         added = set() if work.rebuild_totals else appends.appendable(conn, work.appended_sites())
@@ -101,17 +102,17 @@ class Consumer:
         if rolled.nodes:
             periods = budgets.periods_of_days(conn, days=rolled.days)
             step.events += evaluate_budgets(conn, node_ids=rolled.nodes, periods=periods,
-                                            at=clock, on_event=self.on_event).events
+                                            at=clock, on_event=self.on_event,
+                                            since_day=min(rolled.days)).events
         if work.budget_nodes or work.all_budgets or work.rebuild_totals:
             years = work.budget_years or {draw_day(clock).year}
             periods = budgets.periods_of_years(conn, years=years)
             nodes = None if (work.all_budgets or work.rebuild_totals) else work.budget_nodes
             step.events += evaluate_budgets(conn, node_ids=nodes, periods=periods, at=clock,
                                             on_event=self.on_event).events
-        if rolled.meter_days or rolled.site_days:
-            step.events += evaluate_touched(conn, meter_days=rolled.meter_days,
-                                            site_days=rolled.site_days, at=clock,
-                                            on_event=self.on_event)
+        if rolled.site_spans or (before is not None and clock > before):
+            step.events += evaluate_touched(conn, site_spans=rolled.site_spans, since=before,
+                                            at=clock, on_event=self.on_event)
         step.nodes = len(rolled.nodes | work.budget_nodes)
         log.debug("step: %d changes, %d sites added, %d site-days recomputed, %d nodes, "
                   "%d events, %.3f s", step.changes, step.appended_sites, step.site_days,

@@ -10,20 +10,21 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from budget.ledger import Allocation, LedgerEntry, effective_budgets
-from budget.plan_profile import IRRIGATION_SEASON
+from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.repository.connection import Conn
 from monitor import quality_alerts
-from monitor.alert_lifecycle import HOLD, Severity
-from monitor.alerting import Applied, Observed, OnEvent, apply
+from monitor.alert_lifecycle import HOLD, Observation, Severity
+from monitor.alerting import Applied, Observed, OnEvent, Series, apply, apply_series
 from monitor.assessment import NodeBudget, Snapshot, assess, node_subject
-from monitor.budget_alerts import DEFAULT_LEVELS, LEVEL_KIND
+from monitor.budget_alerts import DEFAULT_LEVELS, LEVEL_KIND, AlertLevels
 from monitor.execution import period_progress
+from monitor.level_history import DayDraws, level_series
 from monitor.periods import (
     ALERTING_KINDS,
     StoredPeriod,
@@ -33,7 +34,7 @@ from monitor.periods import (
 )
 from monitor.repository import budgets as repo
 from monitor.repository import executions, sweep_scope
-from monitor.repository.alerts import AlertContext
+from monitor.repository.alerts import AlertContext, Key, key_of
 
 
 @dataclass(slots=True)
@@ -46,8 +47,12 @@ class Evaluated:
 
 def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
                      periods: Collection[StoredPeriod], at: datetime,
-                     on_event: OnEvent | None = None) -> Evaluated:
-    """``node_ids`` None: every node. Periods that have not started by ``at`` are skipped."""
+                     on_event: OnEvent | None = None, since_day: date | None = None
+                     ) -> Evaluated:
+    """``node_ids`` None: every node. Periods that have not started by ``at`` are skipped.
+    ``since_day``: the first day whose draw changed (a catch-up or late data); a node whose
+    level differs from the one held is assessed day by day from there
+    (``level_history``), so each crossing is recorded at the data time it happened."""
     done = Evaluated()
     started = [p for p in periods if p.budget_period.start < at]
     if not started or (node_ids is not None and not node_ids):
@@ -60,6 +65,8 @@ def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
     held = _held_levels(conn, nodes, started)
     snapshots: list[Snapshot] = []
     observed: list[Observed] = []
+    catching_up = since_day is not None and since_day < draw_day(at)
+    crossed: list[_Crossed] = []
     for year in sorted({p.year for p in started}):
         year_periods = [p for p in started if p.year == year]
         entries = repo.entries(conn, node_ids=selector, year=year)
@@ -81,7 +88,14 @@ def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
                 snapshots += assessment.snapshots
                 if node_id not in issued:
                     continue  # snapshots only: nothing to alert against before the issue
+                day_by_day = catching_up and _level_moved(assessment.observations, held)
+                if day_by_day:
+                    crossed.append(_Crossed(node_id, period, entries, factor,
+                                            profiles.get(node_id, IRRIGATION_SEASON), levels,
+                                            hold))
                 for obs in assessment.observations:
+                    if day_by_day and obs.key.kind == LEVEL_KIND:
+                        continue  # the day-by-day series says it
                     source = obs.key.subject.split("/")[2] if obs.key.subject.count("/") > 1 \
                         else None
                     observed.append(Observed(obs, AlertContext(node_id=node_id, source=source),
@@ -91,7 +105,80 @@ def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
     done.snapshots = len(snapshots)
     done.observations = len(observed)
     done.events = apply(conn, observed, on_event=on_event)
+    if crossed and since_day is not None:
+        done.events += _apply_level_series(conn, crossed, since_day=since_day, at=at,
+                                           held=held, on_event=on_event)
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class _Crossed:
+    node_id: int
+    period: StoredPeriod
+    entries: list[LedgerEntry]
+    factor: Decimal
+    profile: PlanProfile
+    levels: AlertLevels
+    hold: timedelta
+
+
+def _level_moved(observations: list[Observation], held: dict[str, Severity]) -> bool:
+    """The level at the data clock is not the one the live alert holds."""
+    for obs in observations:
+        if obs.key.kind == LEVEL_KIND and (
+                (obs.severity if obs.active else None) != held.get(obs.key.subject)):
+            return True
+    return False
+
+
+def _apply_level_series(conn: Conn, crossed: list[_Crossed], *, since_day: date,
+                        at: datetime, held: dict[str, Severity],
+                        on_event: OnEvent | None) -> list[Applied]:
+    budgets_at: dict[tuple[int, datetime], dict[int, Allocation]] = {}
+
+    def node_at(c: _Crossed) -> Callable[[datetime], NodeBudget]:
+        def budget(moment: datetime) -> NodeBudget:
+            key = (c.period.year, moment)
+            if key not in budgets_at:  # the entries of a year are the same for every node
+                budgets_at[key] = effective_budgets(c.entries, year=c.period.year,
+                                                    as_of=moment)
+            return NodeBudget(c.node_id, budgets_at[key].get(c.node_id, {}), c.factor,
+                              c.profile, c.levels)
+        return budget
+
+    def series_from(first: date | None, start_held: dict[str, Severity],
+                    which: list[_Crossed]) -> dict[Key, tuple[list[Observation], _Crossed]]:
+        days_from = first or min(c.period.first_day for c in which)
+        draws = repo.day_draws(conn, node_ids=sorted({c.node_id for c in which}),
+                               first=days_from, last=draw_day(at))
+        totals = repo.draws(conn, node_ids=sorted({c.node_id for c in which}),
+                            periods=sorted({c.period.label for c in which}))
+        found: dict[Key, tuple[list[Observation], _Crossed]] = {}
+        for c in which:
+            mine = {d: v for (n, d), v in draws.items()
+                    if n == c.node_id and c.period.contains(d)}
+            day_draws = DayDraws(totals.get((c.node_id, c.period.label), {}), mine)
+            per_subject = level_series(node_at(c), c.period,
+                                       first=first or c.period.first_day, at=at,
+                                       draws=day_draws, held=start_held, hold=c.hold)
+            for observations in per_subject.values():
+                found[key_of(observations[0].key)] = (observations, c)
+        return found
+
+    new = series_from(since_day, held, crossed)
+    series = {k: Series(obs, AlertContext(node_id=c.node_id, source=_source_of(k[0])), c.hold)
+              for k, (obs, c) in new.items()}
+
+    def everything(keys: set[Key]) -> dict[Key, list[Observation]]:
+        replayed = series_from(None, {}, [new[k][1] for k in sorted(keys) if k in new])
+        return {k: replayed[k][0] for k in keys if k in replayed}
+
+    return apply_series(conn, series, everything=everything, at=at, dense=True,
+                        on_event=on_event)
+
+
+def _source_of(subject: str) -> str | None:
+    return subject.split("/")[2] if subject.count("/") > 1 else None
 
 
 def _budgets_by_moment(entries: list[LedgerEntry], year: int, periods: list[StoredPeriod],

@@ -54,6 +54,13 @@ def draw_day(ts_end: datetime) -> date:
     return (ts_end - timedelta(microseconds=1)).astimezone(BUDGET_TIMEZONE).date()
 
 
+def latest_complete_day(clock: datetime) -> date:
+    """The latest day complete at a data clock: day D holds interval ends in
+    (D 00:00, D+1 00:00], so it is complete once the clock reaches D+1 00:00 — at a clock of
+    06-10 00:00 (China time) June 9 is complete, at 06-09 23:59 June 8 is."""
+    return clock.astimezone(BUDGET_TIMEZONE).date() - timedelta(days=1)
+
+
 def months_between(first: date, last: date) -> list[tuple[int, int]]:
     """Every (year, month) from ``first``'s month to ``last``'s, in order."""
     found = []

@@ -1,12 +1,28 @@
-"""Evaluate the data-quality rules on what the roll-ups just touched, and meter silence.
+"""Evaluate the data-quality rules on every day new data touched, and meter silence.
 
-Per meter, its latest day rolled up: quarantined intervals, flow above the
-site's rated capacity, the device clock ahead of the receive time. Per site,
-its latest day: the flow register stuck while power was drawn or card
-sessions ran; and on its latest *complete* day (card sessions are reported
-when they end, so the day in progress would disagree): card volume vs
-flow-meter volume beyond 5 %. Silence is a sweep rule (time passing alone
-makes a meter silent). Observations go to ``monitor.alerting``.
+One observation per subject and day, at the day's latest interval end, from the
+day's roll-up figures (``day_observations``, pure):
+
+* per meter: quarantined intervals, flow above the site's rated capacity, the
+  device clock ahead of the receive time. These only grow as a day's data comes
+  in, so the day in progress already raises them; it is observed only when one
+  is active (a clear verdict waits for the complete day);
+* per site, on **complete** days only (day D holds interval ends in
+  (D 00:00, D+1 00:00]; complete once the data clock reaches D+1 00:00,
+  ``periods.latest_complete_day``): the flow register still (no movement, the
+  quarantined intervals' included) between two readings of that day while the
+  pump drew power (a power register without a jump or a step back that day) or
+  card sessions ran (a later reading of the day would move it), and card
+  volume vs flow-meter
+  volume beyond 5 % (sessions are reported when they end).
+
+Evaluated: every day of the sites the step rolled up (all of them, not only the
+latest) and every day that became complete because the data clock passed its
+end. The stored alerts are settled with these observations
+(``alerting.apply_series``): late or revised days make the key's whole series
+of the year decide, so the alerts at the end are a function of the data, not of
+arrival order or batching. Silence is a sweep rule (time passing alone makes a
+meter silent). Observations go to ``monitor.alerting``.
 """
 
 from __future__ import annotations
@@ -17,13 +33,15 @@ from decimal import Decimal
 
 from budget.repository.connection import Conn
 from monitor import quality_alerts as rules
-from monitor.alerting import Applied, Observed, OnEvent, apply
-from monitor.periods import draw_day, year_period
+from monitor.alert_lifecycle import Observation
+from monitor.alerting import Applied, Observed, OnEvent, Series, apply, apply_series
+from monitor.periods import draw_day, latest_complete_day, year_period
 from monitor.repository import quality as repo
-from monitor.repository.alerts import AlertContext
+from monitor.repository.alerts import AlertContext, Key, key_of
 from monitor.repository.quality import MeterDay
 
 ZERO = Decimal(0)
+REGISTER_ANOMALIES = frozenset({"negative_delta", "impossible_delta", "outlier_reading"})
 
 
 def _d(value: float | None) -> Decimal:
@@ -53,29 +71,39 @@ def meter_observations(days: list[MeterDay]) -> list[Observed]:
     return found
 
 
-def site_observations(days: list[MeterDay], *, today: date) -> list[Observed]:
+def register_movement(flow: MeterDay) -> Decimal:
+    """What the register moved that day: the counted volume and the quarantined intervals'
+    register deltas (an impossible jump is movement, just not countable water)."""
+    return flow.counted_m3 + abs(flow.quarantined_delta or ZERO)
+
+
+def site_observations(days: list[MeterDay], *, complete_through: date) -> list[Observed]:
+    """The site rules on the complete days (up to ``complete_through``) among ``days``."""
     by_site: dict[tuple[str, date], list[MeterDay]] = defaultdict(list)
     for d in days:
-        by_site[(d.site_id, d.day)].append(d)
+        if d.day <= complete_through:
+            by_site[(d.site_id, d.day)].append(d)
     found = []
     for (site_id, day), meters in sorted(by_site.items()):
         flows = [m for m in meters if m.channel == "flow"]
         cards = [m for m in meters if m.channel == "card"]
         powers = [m for m in meters if m.channel == "power"]
-        if not flows:
-            continue
+        if not flows or not (cards or powers):
+            continue  # the site rules compare channels: one channel says nothing
         flow = flows[0]
+        # a power register that jumped or went back that day is no evidence the pump ran
+        sure = [p for p in powers if not REGISTER_ANOMALIES.intersection(p.quality_reasons)]
         at = max(m.last_ts for m in meters if m.last_ts is not None)
         period = year_period(day.year).budget_period
         context = AlertContext(node_id=flow.node_id, site_id=site_id, meter_id=flow.meter_id)
-        if (cards or powers) and flow.readings:
+        if flow.readings >= 2:  # the register seen standing still within the day
             found.append(Observed(rules.register_stuck(
                 meter_id=f"meter/{flow.meter_id}", period=period, window_end=at,
-                register_delta_m3=flow.counted_m3,
-                power_kwh=sum((p.kwh or ZERO for p in powers), ZERO) if powers else None,
+                register_delta_m3=register_movement(flow),
+                power_kwh=sum((p.kwh or ZERO for p in sure), ZERO) if sure else None,
                 pump_running=timedelta(seconds=float(sum((c.running_s or ZERO for c in cards),
                                                          ZERO)))), context))
-        if cards and day < today:
+        if cards:
             found.append(Observed(rules.card_meter_mismatch(
                 well_id=f"site/{site_id}", period=period, at=at,
                 card_m3=sum((c.counted_m3 for c in cards), ZERO),
@@ -84,18 +112,61 @@ def site_observations(days: list[MeterDay], *, today: date) -> list[Observed]:
     return found
 
 
-def evaluate_touched(conn: Conn, *, meter_days: dict[str, date], site_days: dict[str, date],
-                     at: datetime, on_event: OnEvent | None = None) -> list[Applied]:
-    today = draw_day(at)
-    observed = meter_observations(repo.meter_days(conn, latest=meter_days))
-    latest = repo.site_meter_days(conn, site_days=site_days)
-    complete = repo.site_meter_days(conn, site_days={
-        s: min(d, today - timedelta(days=1)) for s, d in site_days.items()})
-    observed += [o for o in site_observations(latest, today=today)
-                 if o.observation.key.kind == "register_stuck"]
-    observed += [o for o in site_observations(complete, today=today)
-                 if o.observation.key.kind == "card_meter_mismatch"]
-    return apply(conn, observed, on_event=on_event)
+def day_observations(days: list[MeterDay], *, complete_through: date) -> list[Observed]:
+    """Every rule's observation of each of ``days``; of a day not yet complete only the
+    meter rules' active ones (more data that day can only add to them)."""
+    complete = [d for d in days if d.day <= complete_through]
+    in_progress = [d for d in days if d.day > complete_through]
+    return (meter_observations(complete)
+            + [o for o in meter_observations(in_progress) if o.observation.active]
+            + site_observations(days, complete_through=complete_through))
+
+
+def series_of(observed: list[Observed]) -> dict[Key, Series]:
+    """Observations grouped by key; the context of the latest one is the key's."""
+    grouped: dict[Key, list[Observed]] = defaultdict(list)
+    for o in observed:
+        grouped[key_of(o.observation.key)].append(o)
+    return {k: Series([o.observation for o in found],
+                      max(found, key=lambda o: o.observation.at).context)
+            for k, found in grouped.items()}
+
+
+def evaluate_touched(conn: Conn, *, site_spans: dict[str, tuple[date, date]],
+                     since: datetime | None, at: datetime,
+                     on_event: OnEvent | None = None) -> list[Applied]:
+    """``site_spans``: the days each site's roll-ups changed in this step; ``since``: the
+    data clock before the step (the days completed since are evaluated for every site)."""
+    through = latest_complete_day(at)
+    before = latest_complete_day(since) if since is not None else through
+    completed = (before, through) if before < through else None
+    observed = day_observations(repo.meter_days(conn, spans=site_spans, completed=completed),
+                                complete_through=through)
+    series = series_of(observed)
+    sites = {k: s.context.site_id for k, s in series.items()}
+
+    def everything(keys: set[Key]) -> dict[Key, list[Observation]]:
+        spans: dict[str, tuple[date, date]] = {}
+        for key in keys:
+            site = sites[key]
+            if site is None:
+                continue
+            year = int(key[2][:4])
+            first, last = spans.get(site, (date(year, 1, 1), date(year, 12, 31)))
+            spans[site] = (min(first, date(year, 1, 1)), max(last, date(year, 12, 31)))
+        known = series_of(day_observations(repo.meter_days(conn, spans=spans),
+                                           complete_through=through))
+        return {k: known[k].observations for k in keys if k in known}
+
+    return apply_series(conn, series, everything=everything, at=at, revisit=same_day_or_before,
+                        on_event=on_event)
+
+
+def same_day_or_before(observed_at: datetime, evaluated_at: datetime) -> bool:
+    """A day's figures change as its data comes in (a late reading can even undo a
+    quarantine): observing a day the alert was last evaluated on, or an earlier one,
+    takes the whole series."""
+    return draw_day(observed_at) <= draw_day(evaluated_at)
 
 
 def evaluate_silence(conn: Conn, *, at: datetime, on_event: OnEvent | None = None

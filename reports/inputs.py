@@ -46,6 +46,16 @@ class AlertRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LevelCrossing:
+    """A budget level reached, at the data time it happened: an ``opened`` or ``escalated``
+    event of a node's all-sources ``budget_level`` alert (monitor's alert history)."""
+
+    node_id: int
+    severity: str  # notice | warning | critical (= overrun)
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChargeRecord:
     """An over-quota progressive charge (monitor's charges, 超定额累进加价)."""
 
@@ -85,6 +95,7 @@ class ReportInputs:
     draw_last_year: Sequence[DrawRow]  # last year, up to the same moment
     non_conventional_factor: Decimal = Decimal(0)
     alerts: Sequence[AlertRecord] = ()
+    level_crossings: Sequence[LevelCrossing] = ()  # during the period, data time order
     charges: Sequence[ChargeRecord] = ()
     meters: Sequence[MeterQuality] = ()
     unattributed_m3: Decimal = Decimal(0)  # counted water of sites attached to no node

@@ -98,6 +98,7 @@ _BOTH: dict[str, tuple[str, str]] = {
     "col.status": ("状态", "Status"),
     "col.level_at_month_start": ("月初状态", "At month start"),
     "col.level_at_as_of": ("截至状态", "Now"),
+    "col.level_reached_at": ("达到时间（数据时间）", "Reached at (data time)"),
     "col.alert_kind": ("告警类型", "Alert"),
     "col.severity": ("级别", "Severity"),
     "col.opened_at": ("发生时间", "Opened"),

@@ -15,6 +15,7 @@ the alerts and the dashboards agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
@@ -243,6 +244,7 @@ def _levels_reached(inputs: ReportInputs, rows: list[NodeExecution]) -> Table:
         Column("before", "col.level_at_month_start", V.LABEL),
         Column("after", "col.level_at_as_of", V.LABEL),
         Column("rate", "col.execution_rate", V.RATE),
+        Column("reached_at", "col.level_reached_at", V.TIME),
     )
     out = []
     for r in rows:
@@ -251,9 +253,21 @@ def _levels_reached(inputs: ReportInputs, rows: list[NodeExecution]) -> Table:
             before = r.level_at_month_start.value if r.level_at_month_start else "ok"
             after = r.level.value if r.level else "ok"
             out.append(Row(node.code, (node.name, node.code, f"status.{before}",
-                                       f"status.{after}", r.execution.execution_rate)))
+                                       f"status.{after}", r.execution.execution_rate,
+                                       _reached_at(inputs, r.node_id, r.level))))
     return Table("levels_reached", "section.levels_reached", columns, tuple(out),
                  (Text("note.levels"),))
+
+
+def _reached_at(inputs: ReportInputs, node_id: int, level: Level | None) -> datetime | None:
+    """When the node reached its level this month (data time), from the alert history;
+    None where the monitor recorded no crossing (no alert before a budget is issued)."""
+    if level is None:
+        return None
+    wanted = level.severity.value
+    found = [c.at for c in inputs.level_crossings
+             if c.node_id == node_id and c.severity == wanted]
+    return min(found) if found else None
 
 
 def _alerts(inputs: ReportInputs) -> Table:

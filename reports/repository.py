@@ -24,7 +24,7 @@ from budget import repository as budget_repo
 from budget.hierarchy import Hierarchy
 from budget.plan_profile import PlanProfile
 from reports.document import Document, document_from_json, document_json
-from reports.inputs import AlertRecord, ChargeRecord, DrawRow, MeterQuality
+from reports.inputs import AlertRecord, ChargeRecord, DrawRow, LevelCrossing, MeterQuality
 
 Conn = budget_repo.Conn
 REPORT_LOCK = 7_411_400  # advisory lock key (with the report's hash): one issuer at a time
@@ -157,6 +157,19 @@ def alerts(conn: Conn, *, root_id: int, start: datetime, until: datetime) -> lis
         "AND (a.resolved_at IS NULL OR a.resolved_at >= %s) ORDER BY a.opened_at, a.alert_id",
         (root_id, until, start))
     return [AlertRecord(*r) for r in rows]
+
+
+def level_crossings(conn: Conn, *, root_id: int, start: datetime, until: datetime
+                    ) -> list[LevelCrossing]:
+    """Budget levels the root's subtree reached in [start, until), each at its data time."""
+    rows = conn.execute(
+        "SELECT a.node_id, e.severity, e.at FROM monitor_alert_events e "
+        "JOIN monitor_alerts a USING (alert_id) "
+        "JOIN monitor_node_paths p ON p.node_id = a.node_id "
+        "WHERE p.ancestor_id = %s AND a.kind = 'budget_level' "
+        "AND a.subject = 'node/' || a.node_id AND e.event IN ('opened', 'escalated') "
+        "AND e.at >= %s AND e.at < %s ORDER BY e.at, e.event_id", (root_id, start, until))
+    return [LevelCrossing(int(n), str(sev), at) for n, sev, at in rows]
 
 
 def charges(conn: Conn, *, root_id: int, year: int) -> list[ChargeRecord]:

@@ -100,6 +100,8 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
                                       until=repo.last_year(as_of)),
         non_conventional_factor=data.factor,
         alerts=repo.alerts(conn, root_id=node_id, start=month_start, until=as_of),
+        level_crossings=repo.level_crossings(conn, root_id=node_id, start=month_start,
+                                             until=as_of),
         charges=repo.charges(conn, root_id=node_id, year=year),
         meters=repo.meter_quality(conn, root_id=node_id, start=month_start, until=as_of),
         unattributed_m3=(repo.unattributed_m3(conn, first_day=first_day, until=as_of)

@@ -124,6 +124,24 @@ def cmd_monitor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_monitor_status(args: argparse.Namespace, settings: Settings) -> int:
+    """How far the monitor is behind the data; exit status 1 when behind (or a change row
+    was given up), 0 when it keeps up."""
+    from datetime import timedelta
+
+    import psycopg
+
+    from monitor.repository import status
+    from monitor.status import problems, render
+
+    _require(settings, "database_url")
+    behind = timedelta(minutes=args.max_behind_minutes)
+    with psycopg.connect(settings.database_url, connect_timeout=10) as conn:
+        found = status.read(conn)
+    print(render(found, lang=args.lang, behind=behind))
+    return 1 if problems(found, behind=behind) else 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, timedelta
 
@@ -358,8 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--port", type=int, default=9206)
     listen.set_defaults(handler=cmd_szy206_listen)
 
-    sub.add_parser("monitor", help="roll-ups, alerts, sweep and notifications, until SIGTERM"
-                   ).set_defaults(handler=cmd_monitor)
+    monitor = sub.add_parser("monitor",
+                             help="roll-ups, alerts, sweep and notifications, until SIGTERM")
+    monitor.set_defaults(handler=cmd_monitor)
+    monitor_actions = monitor.add_subparsers(dest="action")
+    status = monitor_actions.add_parser(
+        "status", help="how far the monitor is behind the data (exit 1 when behind)")
+    status.add_argument("--lang", choices=["zh", "en"], default="zh")
+    status.add_argument("--max-behind-minutes", type=float, default=5.0,
+                        help="behind when the oldest waiting change, or the roll-ups' lag "
+                             "behind the data, exceeds this (default 5)")
+    status.set_defaults(handler=cmd_monitor_status)
 
     simulate = sub.add_parser("simulate", help="publish simulated device traffic")
     simulate.add_argument("--sites", type=int, default=20)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from monitor.api import alerts, delivery, enforcement, execution
+from monitor.api import alerts, delivery, enforcement, execution, status
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
-for _resource in (execution, alerts, delivery, enforcement):
+for _resource in (execution, alerts, delivery, enforcement, status):
     router.include_router(_resource.router)
 
 

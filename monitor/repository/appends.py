@@ -234,9 +234,11 @@ def add(conn: Conn) -> RollupResult:
     apply_deltas(conn, {k: v for k, v in deltas.items() if v != 0}, result)
     conn.execute(CLOCKS)
     conn.execute(SITE_STATE)
-    for site_id, day in conn.execute("SELECT site_id, max(day) FROM monitor_appended "
-                                     "WHERE has_interval GROUP BY 1"):
-        result.site_days[str(site_id)] = day
+    for site_id, first, last in conn.execute("SELECT site_id, min(day), max(day) "
+                                             "FROM monitor_appended WHERE has_interval "
+                                             "GROUP BY 1"):
+        result.site_days[str(site_id)] = last
+        result.site_spans[str(site_id)] = (first, last)
     row = conn.execute(DATA_CLOCK).fetchone()
     result.data_clock = row[0] if row else None
     return result

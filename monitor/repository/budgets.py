@@ -71,6 +71,18 @@ def draws(conn: Conn, *, node_ids: Collection[int] | None, periods: Collection[s
     return found
 
 
+def day_draws(conn: Conn, *, node_ids: Collection[int], first: date, last: date
+              ) -> dict[tuple[int, date], dict[str, Decimal]]:
+    """Total draw (with descendants) per node and day, by source, to the litre."""
+    found: dict[tuple[int, date], dict[str, Decimal]] = defaultdict(dict)
+    for node_id, day, source, volume in conn.execute(
+            "SELECT node_id, day, source, round(sum(total_m3), 3) FROM monitor_node_day "
+            "WHERE node_id = ANY(%s) AND day BETWEEN %s AND %s GROUP BY 1, 2, 3",
+            (sorted(node_ids), first, last)):
+        found[(int(node_id), day)][str(source)] = volume
+    return found
+
+
 def entries(conn: Conn, *, node_ids: Collection[int] | None, year: int) -> list[LedgerEntry]:
     if node_ids is None:
         return budget_repo.approved_entries(conn, year=year)

@@ -18,7 +18,7 @@ class MeterDay:
     day: date
     counted_m3: Decimal
     quarantined: int
-    quality_reasons: list[str]
+    quality_reasons: list[str]  # one per quarantined interval (``quarantined_use`` counts them)
     kwh: Decimal | None
     running_s: Decimal | None
     readings: int
@@ -27,41 +27,54 @@ class MeterDay:
     last_ts: datetime | None
     rated_m3h: float | None
     node_id: int | None
+    quarantined_delta: Decimal | None = None  # register movement of the quarantined intervals
 
 
-def meter_days(conn: Conn, *, latest: dict[str, date]) -> list[MeterDay]:
-    """Each meter's given day (its latest rolled up), with its site's rating and its node."""
-    if not latest:
-        return []
-    meters = sorted(latest)
-    rows = conn.execute(
-        "SELECT d.meter_id, d.site_id, d.channel, d.day, d.counted_m3, d.quarantined, "
-        "d.quality_reasons, d.kwh, d.running_s, d.readings, d.max_flow_m3h, d.max_ahead_s, "
-        "d.last_ts, s.rated_m3h, (SELECT a.node_id FROM budget_attachments a WHERE "
-        " (a.kind = 'meter' AND a.ref = d.meter_id) OR (a.kind = 'site' AND a.ref = d.site_id) "
-        " ORDER BY a.kind = 'meter' DESC LIMIT 1) "
-        "FROM unnest(%s::text[], %s::date[]) AS w(meter_id, day) "
-        "JOIN monitor_meter_day d ON d.meter_id = w.meter_id AND d.day = w.day "
-        "JOIN sites s ON s.site_id = d.site_id ORDER BY d.meter_id",
-        (meters, [latest[m] for m in meters])).fetchall()
-    return [MeterDay(r[0], r[1], r[2], r[3], r[4], r[5], list(r[6]), *r[7:]) for r in rows]
+_PICKED = """
+SELECT d.meter_id, d.site_id, d.channel, d.day, d.counted_m3, d.quarantined,
+  d.quality_reasons, d.kwh, d.running_s, d.readings, d.max_flow_m3h, d.max_ahead_s,
+  d.last_ts, s.rated_m3h, (SELECT a.node_id FROM budget_attachments a WHERE
+   (a.kind = 'meter' AND a.ref = d.meter_id) OR (a.kind = 'site' AND a.ref = d.site_id)
+   ORDER BY a.kind = 'meter' DESC LIMIT 1), d.quarantined_delta
+FROM (SELECT d.meter_id, d.day FROM unnest(%s::text[], %s::date[], %s::date[])
+        AS r(site_id, first_day, last_day)
+      JOIN monitor_meter_day d ON d.site_id = r.site_id
+        AND d.day BETWEEN r.first_day AND r.last_day
+      UNION
+      SELECT d.meter_id, d.day FROM monitor_meter_day d
+      WHERE d.day > %s::date AND d.day <= %s::date) p
+JOIN monitor_meter_day d ON d.meter_id = p.meter_id AND d.day = p.day
+JOIN sites s ON s.site_id = d.site_id
+ORDER BY d.site_id, d.day, d.meter_id
+"""
+
+_REASONS = """
+SELECT c.meter_id, w.day, coalesce(c.quality, 'unspecified'), count(*)
+FROM unnest(%s::text[], %s::date[]) AS w(meter_id, day)
+JOIN consumption c ON c.meter_id = w.meter_id AND c.ts_end > wb_day_start(w.day)
+  AND c.ts_end <= wb_day_start(w.day + 1)
+WHERE c.status = 'quarantined' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
 
 
-def site_meter_days(conn: Conn, *, site_days: dict[str, date]) -> list[MeterDay]:
-    """Every meter of each site on the given day, for sites metered by more than one
-    channel that day (the site rules compare channels: one channel says nothing)."""
-    if not site_days:
-        return []
-    sites = sorted(site_days)
-    found = conn.execute(
-        "SELECT meter_id, day FROM (SELECT d.meter_id, d.day, d.channel, "
-        " min(d.channel) OVER (PARTITION BY d.site_id) AS lowest,"
-        " max(d.channel) OVER (PARTITION BY d.site_id) AS highest"
-        " FROM unnest(%s::text[], %s::date[]) AS w(site_id, day)"
-        " JOIN monitor_meter_day d ON d.site_id = w.site_id AND d.day = w.day) x "
-        "WHERE lowest <> highest",
-        (sites, [site_days[s] for s in sites])).fetchall()
-    return meter_days(conn, latest={str(m): d for m, d in found})
+def meter_days(conn: Conn, *, spans: dict[str, tuple[date, date]],
+               completed: tuple[date, date] | None = None) -> list[MeterDay]:
+    """Every meter-day of each site within its span of days (inclusive) and, with
+    ``completed`` = (after, through), every meter-day of any site on the days after
+    ``after`` up to ``through`` — with the site's rating, the node whose people are warned
+    and one quality reason per quarantined interval."""
+    sites = sorted(spans)
+    after, through = completed if completed is not None else (None, None)
+    rows = conn.execute(_PICKED, (sites, [spans[s][0] for s in sites],
+                                  [spans[s][1] for s in sites], after, through)).fetchall()
+    quarantined = [(r[0], r[3]) for r in rows if r[5]]
+    reasons: dict[tuple[str, date], list[str]] = {}
+    if quarantined:
+        for meter_id, day, reason, n in conn.execute(
+                _REASONS, ([q[0] for q in quarantined], [q[1] for q in quarantined])):
+            reasons.setdefault((meter_id, day), []).extend([str(reason)] * int(n))
+    return [MeterDay(r[0], r[1], r[2], r[3], r[4], r[5],
+                     reasons.get((r[0], r[3]), list(r[6])), *r[7:]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

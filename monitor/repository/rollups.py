@@ -31,6 +31,7 @@ class RollupResult:
     days: set[date] = field(default_factory=set)  # days whose node totals changed
     meter_days: dict[str, date] = field(default_factory=dict)  # meter -> latest day rolled up
     site_days: dict[str, date] = field(default_factory=dict)  # site -> latest day rolled up
+    site_spans: dict[str, tuple[date, date]] = field(default_factory=dict)  # site -> days changed
     data_clock: datetime | None = None
 
     def merge(self, other: RollupResult) -> None:
@@ -40,6 +41,9 @@ class RollupResult:
             self.meter_days[meter_id] = max(day, self.meter_days.get(meter_id, day))
         for site_id, day in other.site_days.items():
             self.site_days[site_id] = max(day, self.site_days.get(site_id, day))
+        for site_id, (first, last) in other.site_spans.items():
+            was = self.site_spans.get(site_id, (first, last))
+            self.site_spans[site_id] = (min(first, was[0]), max(last, was[1]))
         if other.data_clock is not None:
             self.data_clock = (other.data_clock if self.data_clock is None
                                else max(self.data_clock, other.data_clock))
@@ -85,6 +89,7 @@ def refresh(conn: Conn, spans: list[DaySpan]) -> RollupResult:
             "GROUP BY d.meter_id", ranges):
         result.meter_days[str(meter_id)] = day
     result.site_days = {s.site_id: s.last_day for s in spans}
+    result.site_spans = {s.site_id: (s.first_day, s.last_day) for s in spans}
     result.data_clock = _advance_clocks(conn, ranges)
     _raise_rolled_to(conn, ranges)
     return result

@@ -11,7 +11,7 @@ import pytest
 from budget.year_ledger import BUDGET_TIMEZONE
 from reports.document import Figures, Table, document_from_json, document_json
 from reports.final_accounts import final_accounts
-from reports.inputs import DrawRow
+from reports.inputs import DrawRow, LevelCrossing
 from reports.monthly import ReportError, monthly_report
 from reports.provenance import digest, provenance
 from reports.revisions import LISTED_CHANGES, changes, first_issue, revised
@@ -72,6 +72,19 @@ def test_levels_reached_during_the_month_are_listed():
     june = monthly_report(inputs(root_id=5))
     assert table(june, "levels_reached").rows == ()
     assert row(table(june, "nodes"), "XM-1-01")["status"] == "status.overrun"
+
+
+def test_levels_reached_say_when_from_the_alert_history():
+    """Issue 14.3: each crossing at the data time it happened (the monitor's alert events),
+    the earliest event of the level reached."""
+    as_of = datetime(2024, 6, 1, tzinfo=BUDGET_TIMEZONE)
+    crossings = [LevelCrossing(5, "notice", datetime(2024, 5, 3, tzinfo=BUDGET_TIMEZONE)),
+                 LevelCrossing(5, "critical", datetime(2024, 5, 29, tzinfo=BUDGET_TIMEZONE))]
+    may = monthly_report(inputs(root_id=5, month=5, as_of=as_of, level_crossings=crossings))
+    cells = row(table(may, "levels_reached"), "XM-1-01")
+    assert cells["reached_at"] == datetime(2024, 5, 29, tzinfo=BUDGET_TIMEZONE)
+    unknown = monthly_report(inputs(root_id=5, month=5, as_of=as_of))
+    assert row(table(unknown, "levels_reached"), "XM-1-01")["reached_at"] is None
 
 
 def test_quality_summary_against_the_ningxia_tolerances():
