@@ -10,6 +10,7 @@ from monitor.api import router as monitor_router
 from monitor.enforcement import EnforcementPolicy
 from reports.api import router as reports_router
 from water_user_page.routes import router as water_user_router
+from waterbudget.web.errors import install
 
 
 def create_app(database_url: str, *, enforcement: EnforcementPolicy | None = None) -> FastAPI:
@@ -17,6 +18,7 @@ def create_app(database_url: str, *, enforcement: EnforcementPolicy | None = Non
                   description="Water-budget execution monitoring (水预算执行监控)")
     app.state.database_url = database_url
     app.state.monitor_enforcement = enforcement or EnforcementPolicy()
+    install(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
