@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from budget.api.deps import AccessDep, ConnDep
 from monitor.api.alerts import owner
 from monitor.api.scope import visible_nodes
+from monitor.channels.destinations import AddressPolicy, RefusedAddressError, check_url
 from monitor.repository import outbox
-from waterbudget.web.errors import not_found
+from waterbudget.web.errors import ApiError, not_found
 from waterbudget.web.types import Id, Text
 
 router = APIRouter()
@@ -44,15 +45,20 @@ class SubscriptionIn(BaseModel):
 
 
 @router.post("/subscriptions", status_code=201, summary="Reach a contact through a channel")
-def subscribe(body: SubscriptionIn, conn: ConnDep, access: AccessDep) -> dict[str, int]:
+def subscribe(body: SubscriptionIn, conn: ConnDep, access: AccessDep,
+              request: Request) -> dict[str, int]:
     row = conn.execute("SELECT node_id FROM budget_contacts WHERE contact_id = %s",
                        (body.contact_id,)).fetchone()
     if row is None:
         raise not_found("contact", body.contact_id)
     access.write(int(row[0]), what="contact", ref=body.contact_id)
-    if body.channel in ("webhook", "wecom", "dingtalk") and not body.address.startswith(
-            ("http://", "https://")):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "address: an http(s) URL")
+    if body.channel in ("webhook", "wecom", "dingtalk"):
+        policy = getattr(request.app.state, "webhook_destinations", None) or AddressPolicy()
+        try:
+            check_url(body.address.partition("#")[0], policy)
+        except RefusedAddressError as exc:
+            raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "address_refused",
+                           reason=exc.reason) from None
     if body.channel == "email" and "@" not in body.address:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "address: an e-mail address")
     if body.channel == "mqtt" and any(c in body.address for c in "+#/"):

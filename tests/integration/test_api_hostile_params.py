@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import psycopg
 import pytest
@@ -25,7 +26,7 @@ def client(database_url):
                                    parent_id=None)
     with TestClient(create_app(database_url), raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {token}"
-        test_client.node_id = node_id  # type: ignore[attr-defined]
+        test_client.node_id = node_id
         yield test_client
 
 
@@ -53,7 +54,7 @@ PATHS = [
     "/reports?kind=%ff%fe",
 ]
 
-BODIES = [
+BODIES: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "/budget/nodes/{node}/attachments", {"kind": "card", "ref": "C\u0000"}),
     ("post", "/budget/nodes/{node}/attachments", {"kind": "card", "ref": "C\ud800"}),
     ("put", "/budget/nodes/{node}/protected-volumes",
