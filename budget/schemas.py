@@ -27,7 +27,7 @@ class ContactIn(Strict):
 
 
 class NodeIn(Strict):
-    code: Text = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     name: Text = Field(min_length=1, max_length=200)
     level: NodeLevel
     parent_id: Id | None = None

@@ -24,10 +24,10 @@ from reports.formats import FORMATS, file_name
 from reports.labels import language
 from reports.monthly import ReportError
 from reports.render_pdf import PdfUnavailableError
-from waterbudget.web.errors import not_found
+from waterbudget.web.errors import ERROR_RESPONSES, not_found
 from waterbudget.web.types import Id, Text
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses=ERROR_RESPONSES)
 FormatName = Literal["xlsx", "pdf", "html", "csv", "json"]
 
 

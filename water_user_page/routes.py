@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qs
 
 import psycopg
@@ -28,9 +29,16 @@ from budget.year_ledger import BUDGET_TIMEZONE
 from reports.labels import language, text
 from water_user_page import repository as repo
 from water_user_page.view import my_water
+from waterbudget.web.errors import ErrorOut
 from waterbudget.web.types import Text
 
-router = APIRouter(prefix="/my", tags=["water user page"])
+_PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "signed in or out: on to the page"},
+    400: {"description": "NUL byte or invalid encoding in the address",
+          "content": {"application/json": {"schema": ErrorOut.model_json_schema()}}},
+    401: {"description": "the sign-in form", "content": {"text/html": {}}},
+}
+router = APIRouter(prefix="/my", tags=["water user page"], responses=_PAGE_RESPONSES)
 COOKIE = "wb_water_user"
 COOKIE_MAX_AGE_S = 180 * 24 * 3600
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",

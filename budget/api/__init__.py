@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from budget.api.routes import budgets, imports, ledger, nodes, quota, revenue, tokens
-from waterbudget.web.errors import install
+from waterbudget.web.errors import ERROR_RESPONSES, install
 
-router = APIRouter(prefix="/budget", tags=["budget"])
+router = APIRouter(prefix="/budget", tags=["budget"], responses=ERROR_RESPONSES)
 for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens):
     router.include_router(_resource.router)
 

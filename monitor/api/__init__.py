@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from monitor.api import alerts, delivery, enforcement, execution
-from waterbudget.web.errors import install
+from waterbudget.web.errors import ERROR_RESPONSES, install
 
-router = APIRouter(prefix="/monitor", tags=["monitor"])
+router = APIRouter(prefix="/monitor", tags=["monitor"], responses=ERROR_RESPONSES)
 for _resource in (execution, alerts, delivery, enforcement):
     router.include_router(_resource.router)
 

@@ -10,29 +10,13 @@ node only, and B's card sessions then showed on A1's page and B's draw moved to 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from budget import repository as budget_repo
-from budget.hierarchy import Contact, NodeLevel
-from budget.kinds import Sector, Source
-from budget.ledger import EntryKind
-from tests.integration.monitor_support import (
-    at,
-    attach,
-    drain,
-    flow,
-    issue,
-    meter,
-    save,
-    send,
-    session,
-    well,
-)
+from tests.integration.scope_support import two_townships
 from waterbudget.api import create_app
 
 pytestmark = pytest.mark.integration
@@ -40,51 +24,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world(database_url: str) -> Iterator[tuple[TestClient, dict[str, Any], str]]:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        with conn.transaction():
-            d = budget_repo.create_node(conn, code="D", name="甘州区",
-                                        level=NodeLevel.DISTRICT, parent_id=None)
-            ta = budget_repo.create_node(conn, code="TA", name="甲镇",
-                                         level=NodeLevel.TOWNSHIP, parent_id=d)
-            tb = budget_repo.create_node(conn, code="TB", name="乙镇",
-                                         level=NodeLevel.TOWNSHIP, parent_id=d)
-            a1 = budget_repo.create_node(conn, code="A1", name="张三",
-                                         level=NodeLevel.HOUSEHOLD, parent_id=ta)
-            b1 = budget_repo.create_node(conn, code="B1-SECRET", name="李四",
-                                         level=NodeLevel.HOUSEHOLD, parent_id=tb,
-                                         contacts=[Contact("李四", email="b1@example.org")])
-        save(conn, [well("WA", rated_m3h=500), well("WB", rated_m3h=500)],
-             [meter("WA-F", "WA", "flow"), meter("WB-F", "WB", "flow"),
-              meter("WB-C", "WB", "card")])
-        attach(conn, a1, "site", "WA")
-        attach(conn, b1, "site", "WB")
-        attach(conn, b1, "card", "CB")
-        for node, volume in ((d, 100_000), (ta, 10_000), (tb, 10_000), (a1, 1_000),
-                             (b1, 1_000)):
-            issue(conn, node, volume)
-        send(conn, "WB", "flow", flow(at(0), 0), flow(at(10), 1100))
-        send(conn, "WB", "card", session("S1", "CB", at(1), at(2), 600),
-             session("S2", "CX", at(3), at(4), 500))  # CX: a card attached nowhere yet
-        drain(conn)
-        alert_b1 = conn.execute("SELECT alert_id FROM monitor_alerts WHERE node_id = %s "
-                                "ORDER BY alert_id LIMIT 1", (b1,)).fetchone()
-        assert alert_b1 is not None
-        with conn.transaction():
-            entry_b1 = budget_repo.insert_entry(
-                conn, node_id=b1, year=2025, kind=EntryKind.SUPPLEMENT,
-                source=Source.GROUNDWATER, sector=Sector.IRRIGATION, volume_m3=Decimal("5"),
-                valid_from=at(0), reason="proposed by B", proposed_by="乙镇操作员")
-        contacts_b1 = [r[0] for r in conn.execute(
-            "SELECT contact_id FROM budget_contacts WHERE node_id = %s", (b1,))]
-        tokens = {
-            "admin": budget_repo.create_token(conn, name="admin", role="administrator",
-                                              node_id=None),
-            "op_a": budget_repo.create_token(conn, name="甲镇操作员", role="operator",
-                                             node_id=ta),
-        }
-    ids = {"d": d, "ta": ta, "tb": tb, "a1": a1, "b1": b1, "alert_b1": alert_b1[0],
-           "entry_b1": entry_b1, "contacts_b1": contacts_b1,
-           **{k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}}
+    ids = two_townships(database_url)
     with TestClient(create_app(database_url)) as client:
         yield client, ids, database_url
 

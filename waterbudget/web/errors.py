@@ -6,8 +6,9 @@ project uses:
 
 * ``ApiError`` in the caller's language;
 * content the database cannot take (``psycopg.DataError``: a NUL in text, a number
-  out of a column's range …) and text Python cannot encode (lone surrogates) → 422,
-  never 500 — without echoing the database's message;
+  out of a column's range …; a CHECK or NOT NULL violation) and text Python cannot
+  encode (lone surrogates) → 422, any other integrity error (a unique or foreign key a
+  route did not foresee) → 409, never 500 — without echoing the database's message;
 * a NUL byte or malformed percent-encoding in the path or query string → 400 before
   any route runs (no parameter of this API can carry one).
 
@@ -27,6 +28,7 @@ from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_content": ("请求内容无法保存：含有空字符、无效字符或超出范围的数值",
                     "the request holds content that cannot be stored: a NUL or invalid "
                     "character, or a number out of range"),
+    "conflict": ("与已保存的数据冲突", "conflicts with the stored data"),
     "outside_scope": ("您权限范围之外的节点", "a node outside your scope"),
     "address_refused": ("地址被拒绝：{reason}", "address refused: {reason}"),
 }
@@ -70,6 +73,24 @@ def render(key: str, params: dict[str, Any], *, en: bool = False) -> str:
     zh_text, en_text = MESSAGES[key]
     values = {k: (WHAT[v][1 if en else 0] if k == "what" else v) for k, v in params.items()}
     return (en_text if en else zh_text).format(**values)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``detail`` — a message (Chinese unless ``Accept-Language: en``),
+    or for validation and rule errors a list or object naming each problem."""
+
+    detail: Any
+    error: str | None = Field(None, description="a stable key: not_found, read_only …")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "NUL byte or invalid encoding in path or query"},
+    401: {"model": ErrorOut, "description": "no valid bearer token"},
+    403: {"model": ErrorOut, "description": "the caller's role may not do this"},
+    404: {"model": ErrorOut, "description": "not found, or outside the caller's scope"},
+    409: {"model": ErrorOut, "description": "conflicts with the stored state or a rule"},
+    422: {"model": ErrorOut, "description": "invalid input"},
+}
 
 
 class ApiError(HTTPException):
@@ -124,9 +145,20 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": jsonable_encoder(errors)},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
+    async def conflict(request: Request, exc: Exception) -> Response:
+        # a unique or foreign key the route did not foresee: the stored state disagrees
+        log.warning("%s %s: integrity error (%s: %s)", request.method, request.url.path,
+                    type(exc).__name__, exc)
+        message = render("conflict", {}, en=english(request))
+        return JSONResponse({"detail": message, "error": "conflict"},
+                            status_code=status.HTTP_409_CONFLICT)
+
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(psycopg.DataError, bad_content)
+    app.add_exception_handler(psycopg.errors.CheckViolation, bad_content)
+    app.add_exception_handler(psycopg.errors.NotNullViolation, bad_content)
+    app.add_exception_handler(psycopg.IntegrityError, conflict)
     app.add_exception_handler(UnicodeEncodeError, bad_content)
 
     @app.middleware("http")
