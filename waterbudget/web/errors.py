@@ -51,6 +51,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_content": ("请求内容无法保存：含有空字符、无效字符或超出范围的数值",
                     "the request holds content that cannot be stored: a NUL or invalid "
                     "character, or a number out of range"),
+    "code_taken": ("code：该编码已被占用", "code: already used"),
     "conflict": ("与已保存的数据冲突", "conflicts with the stored data"),
     "outside_scope": ("您权限范围之外的节点", "a node outside your scope"),
     "address_refused": ("地址被拒绝：{reason}", "address refused: {reason}"),

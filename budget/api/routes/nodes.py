@@ -14,6 +14,7 @@ from budget.api.deps import AccessDep, ConnDep
 from budget.hierarchy import AttachmentKind, Contact, Node
 from budget.plan_profile import PlanProfile, ProfileError
 from budget.units import ZERO
+from waterbudget.web.errors import ApiError
 from waterbudget.web.types import Id
 
 router = APIRouter()
@@ -46,7 +47,7 @@ def create_node(body: s.NodeIn, conn: ConnDep, access: AccessDep) -> s.NodeOut:
         access.write(body.parent_id)
     if access.hierarchy.by_code(body.code):
         # names only the code the caller gave, never the node that holds it
-        raise HTTPException(status.HTTP_409_CONFLICT, "code: 该编码已被占用 (already used)")
+        raise ApiError(status.HTTP_409_CONFLICT, "code_taken")
     contacts = [Contact(c.name, c.phone, c.email, c.role) for c in body.contacts]
     node_id = repo.create_node(
         conn,
