@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from budget.hierarchy import AttachmentKind, NodeLevel
 from budget.kinds import Sector, Source
+from waterbudget.web.types import Id, Text
 
 Volume = Decimal
 
@@ -19,17 +20,17 @@ class Strict(BaseModel):
 
 
 class ContactIn(Strict):
-    name: str = Field(min_length=1)
-    phone: str | None = None
-    email: str | None = None
-    role: str | None = None
+    name: Text = Field(min_length=1)
+    phone: Text | None = None
+    email: Text | None = None
+    role: Text | None = None
 
 
 class NodeIn(Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     level: NodeLevel
-    parent_id: int | None = None
+    parent_id: Id | None = None
     contacts: list[ContactIn] = []
 
 
@@ -44,19 +45,19 @@ class NodeOut(BaseModel):
 
 class AttachmentIn(Strict):
     kind: AttachmentKind
-    ref: str = Field(min_length=1)
+    ref: Text = Field(min_length=1)
     sector: Sector | None = None
 
 
 class EntryIn(Strict):
-    node_id: int
+    node_id: Id
     year: int = Field(ge=2000, le=2100)
     kind: Literal["issue", "supplement", "cut"]
     source: Source
     sector: Sector
     volume_m3: Volume = Field(gt=0, max_digits=16, decimal_places=3)
     valid_from: AwareDatetime
-    reason: str = Field(min_length=1)
+    reason: Text = Field(min_length=1)
 
 
 class EntryOut(BaseModel):
@@ -78,14 +79,14 @@ class EntryOut(BaseModel):
 
 
 class TradeIn(Strict):
-    seller_id: int
-    buyer_id: int
+    seller_id: Id
+    buyer_id: Id
     year: int = Field(ge=2000, le=2100)
     source: Source
     sector: Sector
     volume_m3: Volume = Field(gt=0, max_digits=16, decimal_places=3)
     valid_from: AwareDatetime
-    reason: str = Field(min_length=1)
+    reason: Text = Field(min_length=1)
 
 
 class CellOut(BaseModel):
@@ -192,7 +193,7 @@ class ProtectedIn(Strict):
     basic_ecological_flow_m3: Volume = Field(
         ge=0, max_digits=16, decimal_places=3, description="基本生态流量用水 (within river-lake)"
     )
-    reference: str = ""
+    reference: Text = ""
 
 
 class ProtectedOut(BaseModel):
@@ -218,7 +219,7 @@ class RevenueIn(Strict):
     volumes: dict[Source, Annotated[Volume, Field(ge=0, max_digits=16, decimal_places=3)]] = Field(
         min_length=1, description="m³ by source; a source left out is 0"
     )
-    reference: str = Field(default="", description="the document the figures come from")
+    reference: Text = Field(default="", description="the document the figures come from")
 
 
 class RevenueRecordOut(BaseModel):
@@ -243,10 +244,10 @@ class RevenueOut(BaseModel):
 
 
 class ImportIn(Strict):
-    manifest_yaml: str
-    allocation_csv: str
-    reclaimed_csv: str | None = None
-    acknowledge: list[str] = Field(
+    manifest_yaml: Text
+    allocation_csv: Text
+    reclaimed_csv: Text | None = None
+    acknowledge: list[Text] = Field(
         default=[], description="the 'where' of every reported discrepancy the operator accepts"
     )
     dry_run: bool = False
@@ -270,9 +271,9 @@ class ImportOut(BaseModel):
 
 
 class TokenIn(Strict):
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     role: Literal["administrator", "operator", "water_user"]
-    node_id: int | None = None
+    node_id: Id | None = None
 
 
 class TokenOut(BaseModel):
@@ -316,7 +317,7 @@ class AccountingTableOut(BaseModel):
 
 
 class CropIn(Strict):
-    crop: str = Field(min_length=1)
+    crop: Text = Field(min_length=1)
     area_mu: Decimal = Field(ge=0, description="irrigated area, 亩")
     quota_m3_per_mu: Decimal = Field(ge=0, description="irrigation quota, m³/亩")
     efficiency: Decimal | None = Field(
@@ -327,7 +328,7 @@ class CropIn(Strict):
 
 
 class ProductIn(Strict):
-    product: str = Field(min_length=1)
+    product: Text = Field(min_length=1)
     declared_output: Decimal = Field(ge=0, description="in the quota's unit (t, 床, m² …)")
     quota_m3_per_unit: Decimal = Field(ge=0)
     source: Source

@@ -63,7 +63,7 @@ class Sender:
                 detail, ok = str(exc), False
             except Exception as exc:  # a channel bug must not lose the notification
                 log.exception("channel %s failed", item.channel)
-                detail, ok = f"{type(exc).__name__}: {exc}", False
+                detail, ok = f"internal error ({type(exc).__name__})", False
             finished = self.clock()
             retry = None
             if not ok and item.attempts < self.config.max_attempts:

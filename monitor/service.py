@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.alerting import Applied
 from monitor.channels import Channel
+from monitor.channels.destinations import AddressPolicy
 from monitor.channels.mail import EmailChannel
 from monitor.channels.mqtt import MqttChannel, MqttPublisher
 from monitor.channels.webhooks import DingTalkChannel, WebhookChannel, WeComChannel
@@ -54,8 +55,10 @@ class MonitorService:
                                         client_id=settings.monitor_mqtt_client_id,
                                         protocol=settings.mqtt_protocol)
                           if settings.mqtt_url else None)
-        channels: dict[str, Channel] = {"webhook": WebhookChannel(), "wecom": WeComChannel(),
-                                        "dingtalk": DingTalkChannel()}
+        destinations = AddressPolicy.parse(settings.webhook_allow_networks)
+        channels: dict[str, Channel] = {"webhook": WebhookChannel(destinations),
+                                        "wecom": WeComChannel(destinations),
+                                        "dingtalk": DingTalkChannel(destinations)}
         if settings.smtp_url:
             channels["email"] = EmailChannel(settings.smtp_url, settings.smtp_from,
                                              starttls=settings.smtp_starttls)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from budget.api.deps import Access, AccessDep, ConnDep, aware
 from reports import repository as repo
@@ -24,15 +24,17 @@ from reports.formats import FORMATS, file_name
 from reports.labels import language
 from reports.monthly import ReportError
 from reports.render_pdf import PdfUnavailableError
+from waterbudget.web.errors import ERROR_RESPONSES, not_found
+from waterbudget.web.types import Id, Text
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses=ERROR_RESPONSES)
 FormatName = Literal["xlsx", "pdf", "html", "csv", "json"]
 
 
 class IssueRequest(BaseModel):
     kind: Literal["monthly", "final_accounts"]
-    node_id: int
-    period: str  # 2024-06 (monthly) or 2024 (final accounts)
+    node_id: Id
+    period: Text = Field(max_length=20, description="2024-06 (monthly) or 2024 (final accounts)")
     as_of: datetime | None = None  # default: the period's end
 
 
@@ -58,8 +60,8 @@ def _info(r: repo.StoredReport) -> ReportInfo:
 
 
 @router.get("", response_model=list[ReportInfo])
-def list_reports(conn: ConnDep, access: AccessDep, node_id: int | None = None,
-                 kind: str | None = None, period: str | None = None) -> list[ReportInfo]:
+def list_reports(conn: ConnDep, access: AccessDep, node_id: Id | None = None,
+                 kind: Text | None = None, period: Text | None = None) -> list[ReportInfo]:
     """Stored reports (every revision), newest period first, within the caller's scope."""
     if node_id is not None:
         access.read(node_id)
@@ -90,9 +92,9 @@ def issue_report(body: IssueRequest, conn: ConnDep, access: AccessDep,
 
 
 def _download(stored: repo.StoredReport | None, access: Access, fmt: str,
-              lang: str | None) -> Response:
+              lang: str | None, ref: object) -> Response:
     if stored is None or not access.sees(stored.node_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "report not found")
+        raise not_found("report", ref)
     document = stored.document
     assert document is not None
     if fmt == "json":
@@ -115,18 +117,18 @@ Fmt = Annotated[FormatName, Query(alias="format")]
 
 
 @router.get("/{report_id}", response_class=Response)
-def download(report_id: int, conn: ConnDep, access: AccessDep, fmt: Fmt = "xlsx",
-             lang: str | None = None) -> Response:
+def download(report_id: Id, conn: ConnDep, access: AccessDep, fmt: Fmt = "xlsx",
+             lang: Text | None = None) -> Response:
     """One stored report as a file, Chinese unless ``lang=en``."""
-    return _download(repo.report(conn, report_id=report_id), access, fmt, lang)
+    return _download(repo.report(conn, report_id=report_id), access, fmt, lang, report_id)
 
 
 @router.get("/{kind}/{node_id}/{period}", response_class=Response)
-def download_latest(kind: str, node_id: int, period: str, conn: ConnDep, access: AccessDep,
-                    revision: int | None = None, fmt: Fmt = "xlsx",
-                    lang: str | None = None) -> Response:
+def download_latest(kind: Text, node_id: Id, period: Text, conn: ConnDep, access: AccessDep,
+                    revision: Id | None = None, fmt: Fmt = "xlsx",
+                    lang: Text | None = None) -> Response:
     """The latest revision of a report (or ``revision=n``) as a file."""
     access.read(node_id)
     stored = repo.report_revision(conn, kind=kind, node_id=node_id, period=period,
                                   revision=revision)
-    return _download(stored, access, fmt, lang)
+    return _download(stored, access, fmt, lang, f"{kind}/{node_id}/{period}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qs
 
 import psycopg
@@ -28,8 +29,16 @@ from budget.year_ledger import BUDGET_TIMEZONE
 from reports.labels import language, text
 from water_user_page import repository as repo
 from water_user_page.view import my_water
+from waterbudget.web.errors import ErrorOut
+from waterbudget.web.types import Text
 
-router = APIRouter(prefix="/my", tags=["water user page"])
+_PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "signed in or out: on to the page"},
+    400: {"description": "NUL byte or invalid encoding in the address",
+          "content": {"application/json": {"schema": ErrorOut.model_json_schema()}}},
+    401: {"description": "the sign-in form", "content": {"text/html": {}}},
+}
+router = APIRouter(prefix="/my", tags=["water user page"], responses=_PAGE_RESPONSES)
 COOKIE = "wb_water_user"
 COOKIE_MAX_AGE_S = 180 * 24 * 3600
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -61,7 +70,7 @@ def _login_form(lang: str, failed: bool = False) -> HTMLResponse:
 
 
 @router.get("", response_class=HTMLResponse)
-def my_page(request: Request, lang: str | None = None) -> Response:
+def my_page(request: Request, lang: Text | None = None) -> Response:
     """我的用水: budget, use so far, what remains, warnings, card sessions."""
     lang = language(lang)
     with psycopg.connect(request.app.state.database_url) as conn:
@@ -97,20 +106,20 @@ def _sign_in(request: Request, code: str, lang: str) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_link(request: Request, code: str = "", lang: str | None = None) -> Response:
+def login_link(request: Request, code: Text = "", lang: Text | None = None) -> Response:
     """The link in the SMS or QR code: ``/my/login?code=…``."""
     return _sign_in(request, code, language(lang)) if code else _login_form(language(lang))
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login_form(request: Request, lang: str | None = None) -> Response:
+async def login_form(request: Request, lang: Text | None = None) -> Response:
     """The form: the code typed by hand."""
     fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     return _sign_in(request, (fields.get("code") or [""])[0], language(lang))
 
 
 @router.post("/logout")
-def logout(lang: str | None = None) -> Response:
+def logout(lang: Text | None = None) -> Response:
     response = RedirectResponse("/my" if language(lang) == "zh" else "/my?lang=en",
                                 status.HTTP_303_SEE_OTHER, headers=_HEADERS)
     response.delete_cookie(COOKIE, path="/my")

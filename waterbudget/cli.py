@@ -264,11 +264,13 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from waterbudget.api import create_app
 
     _require(settings, "database_url")
+    from monitor.channels.destinations import AddressPolicy
     from monitor.enforcement import EnforcementPolicy
 
     policy = EnforcementPolicy(settings.monitor_enforcement, settings.topic_prefix)
-    uvicorn.run(create_app(settings.database_url, enforcement=policy), host=args.host,
-                port=args.port)
+    destinations = AddressPolicy.parse(settings.webhook_allow_networks)
+    uvicorn.run(create_app(settings.database_url, enforcement=policy,
+                           destinations=destinations), host=args.host, port=args.port)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,17 @@ class Settings(BaseSettings):
     smtp_url: str = ""  # smtp://user:pass@host:port or smtps://…; empty: no e-mail channel
     smtp_from: str = "waterbudget@localhost"
     smtp_starttls: bool = False
+    # networks the webhook/WeCom/DingTalk channels may reach although not public, e.g.
+    # "10.20.0.0/16,127.0.0.1" (administrators only: monitor/channels/destinations.py)
+    webhook_allow_networks: str = ""
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from budget.api.routes import budgets, imports, ledger, nodes, quota, revenue, tokens
+from waterbudget.web.errors import ERROR_RESPONSES, install
 
-router = APIRouter(prefix="/budget", tags=["budget"])
+router = APIRouter(prefix="/budget", tags=["budget"], responses=ERROR_RESPONSES)
 for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens):
     router.include_router(_resource.router)
 
@@ -20,5 +21,6 @@ def create_app(database_url: str) -> FastAPI:
     """A stand-alone app with only the budget routes (tests, or until the main app mounts it)."""
     app = FastAPI(title="waterbudget — budgets", version="0.1.0")
     app.state.database_url = database_url
+    install(app)
     app.include_router(router)
     return app

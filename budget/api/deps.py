@@ -3,14 +3,20 @@
 Bearer tokens (``budget_api_tokens``, stored hashed) carry a role:
 administrator (everything), operator (one township or irrigation district and
 below: reads and proposes there, approves strictly below it), water user (own
-node only, read only). A node outside the caller's scope is answered 404, as
-if it did not exist. Every request runs in one transaction: a refused change
-stores nothing.
+node only, read only). Every object a request touches — the path's node, and
+every node, alert, report, contact, site, meter or card its body or query names —
+is checked against the caller's scope (docs/budget.md, "What each route checks");
+one outside it is answered 404, as if it did not exist, and no message names it.
+
+Every request runs in one transaction that ends — committed, or rolled back on any
+error — when the route function returns, *before* the response is sent
+(``Depends(get_conn, scope="function")``): a client that got its answer finds the
+change on any other connection. A refused change stores nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -23,17 +29,27 @@ from budget.api.views import violations
 from budget.hierarchy import Hierarchy, Node
 from budget.service import FourEyesError
 from budget.year_ledger import RuleError
+from waterbudget.web.errors import MESSAGES, ApiError, not_found
 
 _bearer = HTTPBearer(auto_error=False)
 
 
 def get_conn(request: Request) -> Iterator[repo.Conn]:
-    """One connection and transaction per request; rolled back on any error."""
+    """One connection and transaction per request: committed when the route returns,
+    rolled back on any error.
+
+    FastAPI runs the exit code of a ``yield`` dependency of the default scope
+    ("request") after the response has been sent — the commit would race the
+    client's next request. ``ConnDep`` therefore uses ``scope="function"``: the
+    transaction ends before the response goes out (a failed commit is an error
+    answer, never a success for a change that was lost).
+    """
     with psycopg.connect(request.app.state.database_url) as conn:
         yield conn
+        conn.commit()
 
 
-ConnDep = Annotated[repo.Conn, Depends(get_conn)]
+ConnDep = Annotated[repo.Conn, Depends(get_conn, scope="function")]
 
 
 def get_principal(
@@ -41,10 +57,8 @@ def get_principal(
 ) -> repo.Principal:
     found = repo.principal(conn, secret=credentials.credentials) if credentials else None
     if found is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise ApiError(
+            status.HTTP_401_UNAUTHORIZED, "unauthorized", headers={"WWW-Authenticate": "Bearer"}
         )
     return found
 
@@ -69,29 +83,40 @@ class Access:
             return node_id == p.node_id
         return self.hierarchy.is_within(node_id, p.node_id)
 
-    def read(self, node_id: int) -> Node:
+    def read(self, node_id: int, *, what: str = "node", ref: object = None) -> Node:
+        """The node, if the caller sees it; else 404 — for ``what`` ``ref`` when the node
+        was reached through another object (an entry, an alert …), so the node's id is
+        not revealed."""
         if node_id not in self.hierarchy.nodes or not self.sees(node_id):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"node {node_id} not found")
+            raise not_found(what, node_id if ref is None else ref)
         return self.hierarchy.nodes[node_id]
 
-    def write(self, node_id: int) -> Node:
-        node = self.read(node_id)
+    def write(self, node_id: int, *, what: str = "node", ref: object = None) -> Node:
+        node = self.read(node_id, what=what, ref=ref)
         if self.principal.role == "water_user":
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "water users have read-only access")
+            raise ApiError(status.HTTP_403_FORBIDDEN, "read_only")
         return node
 
-    def approve(self, node_id: int) -> Node:
-        node = self.write(node_id)
+    def approve(self, node_id: int, *, what: str = "node", ref: object = None) -> Node:
+        node = self.write(node_id, what=what, ref=ref)
         if self.principal.role == "operator" and node_id == self.principal.node_id:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                "an operator's own node is issued from above: an administrator approves it",
-            )
+            raise ApiError(status.HTTP_403_FORBIDDEN, "own_node_from_above")
         return node
 
     def admin(self) -> None:
         if self.principal.role != "administrator":
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
+            raise ApiError(status.HTTP_403_FORBIDDEN, "admins_only")
+
+    def staff(self) -> None:
+        """Administrators and operators (not water users)."""
+        if self.principal.role == "water_user":
+            raise ApiError(status.HTTP_403_FORBIDDEN, "operators_only")
+
+    def write_all(self, node_ids: Iterable[int], *, what: str, ref: object) -> None:
+        """Every node an object already belongs to must be writable by the caller:
+        404 for the object otherwise (e.g. a card attached to another township)."""
+        for node_id in node_ids:
+            self.write(node_id, what=what, ref=ref)
 
 
 def get_access(conn: ConnDep, principal: PrincipalDep) -> Access:
@@ -122,7 +147,24 @@ def four_eyes_error(error: FourEyesError) -> HTTPException:
     )
 
 
-def rule_error(error: RuleError) -> HTTPException:
+def rule_error(error: RuleError, access: Access) -> HTTPException:
+    """409 naming every broken rule — but a violation on a node outside the caller's
+    scope (a parent above an operator's node, the far side of a trade) names neither
+    the node nor its figures: only the rule, its section and "a node outside your
+    scope"."""
+    shown = []
+    for violation in violations(error):
+        node_id = violation.get("node_id")
+        if isinstance(node_id, int) and (
+            node_id not in access.hierarchy.nodes or not access.sees(node_id)
+        ):
+            violation = {
+                **violation,
+                "node_id": None,
+                "message": MESSAGES["outside_scope"][0],
+                "excess_m3": None,
+            }
+        shown.append(violation)
     return HTTPException(
-        status.HTTP_409_CONFLICT, {"error": "rule_violation", "violations": violations(error)}
+        status.HTTP_409_CONFLICT, {"error": "rule_violation", "violations": shown}
     )

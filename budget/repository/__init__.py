@@ -24,6 +24,7 @@ from budget.repository.ledger import (
 )
 from budget.repository.nodes import (
     attach,
+    attachment_owners,
     create_node,
     load_hierarchy,
     plan_profile,
@@ -51,6 +52,7 @@ __all__ = [
     "add_permit",
     "approved_entries",
     "attach",
+    "attachment_owners",
     "create_node",
     "create_token",
     "decide_entry",

@@ -43,6 +43,27 @@ def attach(conn: Conn, *, node_id: int, kind: str, ref: str, sector: Sector | No
     )
 
 
+def attachment_owners(conn: Conn, *, kind: str, ref: str) -> set[int]:
+    """The nodes whose water a registry thing already counts against, so that attaching
+    it elsewhere would move their draw: for a site, its own attachment and its meters';
+    for a meter, its own and its site's; for an IC card, its own and the nodes of the
+    sites (or their meters) where it has drawn water."""
+    queries = {
+        "site": "SELECT a.node_id FROM budget_attachments a WHERE a.kind = 'site' "
+        "AND a.ref = %(ref)s UNION SELECT a.node_id FROM meters m JOIN budget_attachments a "
+        "ON a.kind = 'meter' AND a.ref = m.meter_id WHERE m.site_id = %(ref)s",
+        "meter": "SELECT a.node_id FROM budget_attachments a WHERE a.kind = 'meter' "
+        "AND a.ref = %(ref)s UNION SELECT a.node_id FROM meters m JOIN budget_attachments a "
+        "ON a.kind = 'site' AND a.ref = m.site_id WHERE m.meter_id = %(ref)s",
+        "card": "SELECT a.node_id FROM budget_attachments a WHERE a.kind = 'card' "
+        "AND a.ref = %(ref)s UNION SELECT a.node_id FROM card_sessions cs "
+        "JOIN meters m ON m.meter_id = cs.meter_id JOIN meters peer ON peer.site_id = m.site_id "
+        "JOIN budget_attachments a ON (a.kind = 'site' AND a.ref = m.site_id) "
+        "OR (a.kind = 'meter' AND a.ref = peer.meter_id) WHERE cs.card_id = %(ref)s",
+    }
+    return {int(r[0]) for r in conn.execute(queries[kind], {"ref": ref})}
+
+
 def load_hierarchy(conn: Conn) -> Hierarchy:
     contacts: dict[int, list[Contact]] = {}
     for node_id, name, phone, email, role in conn.execute(

@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from monitor.api import alerts, delivery, enforcement, execution, status
+from waterbudget.web.errors import ERROR_RESPONSES, install
 
-router = APIRouter(prefix="/monitor", tags=["monitor"])
+router = APIRouter(prefix="/monitor", tags=["monitor"], responses=ERROR_RESPONSES)
 for _resource in (execution, alerts, delivery, enforcement, status):
     router.include_router(_resource.router)
 
@@ -20,5 +21,6 @@ def create_app(database_url: str) -> FastAPI:
     """A stand-alone app with only the monitor routes (tests)."""
     app = FastAPI(title="waterbudget — monitor", version="0.1.0")
     app.state.database_url = database_url
+    install(app)
     app.include_router(router)
     return app

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from budget.api.deps import AccessDep, ConnDep
+from budget.api.deps import Access, AccessDep, ConnDep
 from budget.repository.connection import Conn
 from monitor import alerting
 from monitor.api.scope import action_time, visible_nodes
 from monitor.enforcement import EnforcementPolicy, Enforcer
 from monitor.repository import alerts as repo
+from waterbudget.web.errors import ApiError, not_found
+from waterbudget.web.types import Id, Text
 
 router = APIRouter()
 
@@ -69,7 +71,7 @@ def list_alerts(conn: ConnDep, access: AccessDep,
                 status_: Annotated[str | None, Query(alias="status",
                                                      pattern="^(live|open|acknowledged|resolved)$"
                                                      )] = None,
-                kind: str | None = None, period: str | None = None, node_id: int | None = None,
+                kind: Text | None = None, period: Text | None = None, node_id: Id | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     nodes = visible_nodes(access)
     if node_id is not None:
@@ -79,11 +81,11 @@ def list_alerts(conn: ConnDep, access: AccessDep,
                         limit=limit)
 
 
-def _owner(conn: Conn, access: AccessDep, alert_id: int) -> int | None:
+def owner(conn: Conn, access: Access, alert_id: int) -> int | None:
     """The alert's node, if the caller may see the alert (404 otherwise)."""
     row = conn.execute("SELECT node_id FROM monitor_alerts WHERE alert_id = %s",
                        (alert_id,)).fetchone()
-    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} not found")
+    missing = not_found("alert", alert_id)
     if row is None:
         raise missing
     node_id = None if row[0] is None else int(row[0])
@@ -105,17 +107,17 @@ def _detail(conn: Conn, alert_id: int) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut)
-def get_alert(alert_id: int, conn: ConnDep, access: AccessDep) -> dict[str, Any]:
-    _owner(conn, access, alert_id)
+def get_alert(alert_id: Id, conn: ConnDep, access: AccessDep) -> dict[str, Any]:
+    owner(conn, access, alert_id)
     return _detail(conn, alert_id)
 
 
-def _act(action: str, alert_id: int, conn: Conn, access: AccessDep,
+def _act(action: str, alert_id: int, conn: Conn, access: Access,
          request: Request) -> dict[str, Any]:
-    owner = _owner(conn, access, alert_id)
+    node = owner(conn, access, alert_id)
     if access.principal.role == "water_user":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "water users have read-only access")
-    if owner is None:
+        raise ApiError(status.HTTP_403_FORBIDDEN, "read_only")
+    if node is None:
         access.admin()
     do = alerting.acknowledge if action == "acknowledge" else alerting.resolve
     do(conn, alert_id=alert_id, by=access.principal.name, at=action_time(conn),
@@ -125,12 +127,12 @@ def _act(action: str, alert_id: int, conn: Conn, access: AccessDep,
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetailOut,
              summary="Take the alert on (idempotent)")
-def acknowledge(alert_id: int, conn: ConnDep, access: AccessDep,
+def acknowledge(alert_id: Id, conn: ConnDep, access: AccessDep,
                 request: Request) -> dict[str, Any]:
     return _act("acknowledge", alert_id, conn, access, request)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertDetailOut,
              summary="Close the alert by hand; if the condition still holds it opens anew")
-def resolve(alert_id: int, conn: ConnDep, access: AccessDep, request: Request) -> dict[str, Any]:
+def resolve(alert_id: Id, conn: ConnDep, access: AccessDep, request: Request) -> dict[str, Any]:
     return _act("resolve", alert_id, conn, access, request)

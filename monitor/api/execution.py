@@ -17,6 +17,7 @@ from monitor.budget_alerts import AlertLevels
 from monitor.charges import ChargeError, TierSchedule
 from monitor.repository import budgets, executions
 from monitor.repository import charges as charges_repo
+from waterbudget.web.types import Id, Seconds, Text, Year
 
 router = APIRouter()
 
@@ -43,8 +44,9 @@ class ExecutionOut(BaseModel):
 
 @router.get("/nodes/{node_id}/execution", response_model=list[ExecutionOut],
             summary="Execution of a node: rate, time progress, projections, per period")
-def node_execution(node_id: int, conn: ConnDep, access: AccessDep,
-                   period: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
+def node_execution(node_id: Id, conn: ConnDep, access: AccessDep,
+                   period: Annotated[list[Text] | None, Query(max_length=50)] = None
+                   ) -> list[dict[str, Any]]:
     access.read(node_id)
     return executions.for_node(conn, node_id=node_id, periods=period)
 
@@ -54,13 +56,13 @@ class LevelsIn(BaseModel):
     warning: Decimal = Decimal("0.90")
     overrun: Decimal = Decimal("1.00")
     margin: Decimal = Decimal("0.02")
-    hold_s: int = Field(3600, ge=0)
-    crop_class: str | None = None
+    hold_s: Seconds = 3600
+    crop_class: Text | None = None
 
 
 @router.put("/nodes/{node_id}/levels", status_code=204,
             summary="Alert levels, hold time and crop class of a node and its subtree")
-def set_levels(node_id: int, body: LevelsIn, conn: ConnDep, access: AccessDep) -> None:
+def set_levels(node_id: Id, body: LevelsIn, conn: ConnDep, access: AccessDep) -> None:
     access.write(node_id)
     try:
         levels = AlertLevels(body.notice, body.warning, body.overrun, body.margin)
@@ -72,7 +74,7 @@ def set_levels(node_id: int, body: LevelsIn, conn: ConnDep, access: AccessDep) -
 
 class RoundIn(BaseModel):
     label: str = Field(pattern=r"^R[0-9A-Za-z_-]{1,20}$", description="e.g. R1: period 2024-R1")
-    name: str = Field(description="e.g. 春灌, 夏灌, 冬灌")
+    name: Text = Field(description="e.g. 春灌, 夏灌, 冬灌")
     first_day: date
     last_day: date
 
@@ -104,9 +106,9 @@ class BandIn(BaseModel):
 
 class TariffIn(BaseModel):
     year: int = Field(ge=2000, le=2100)
-    area_node_id: int | None = None
+    area_node_id: Id | None = None
     source_family: SourceFamily | None = None
-    crop_class: str | None = None
+    crop_class: Text | None = None
     price_per_m3: Decimal = Field(ge=0, description="base price, yuan per m³")
     bands: list[BandIn]
 
@@ -130,8 +132,8 @@ def put_tariff(body: TariffIn, conn: ConnDep, access: AccessDep) -> dict[str, in
 
 
 @router.get("/charges", summary="Over-quota charges of water users (computed by the sweep)")
-def list_charges(conn: ConnDep, access: AccessDep, year: int,
-                 node_id: int | None = None) -> list[dict[str, Any]]:
+def list_charges(conn: ConnDep, access: AccessDep, year: Year,
+                 node_id: Id | None = None) -> list[dict[str, Any]]:
     nodes = visible_nodes(access)
     if node_id is not None:
         access.read(node_id)

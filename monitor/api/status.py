@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from budget.api.deps import AccessDep, ConnDep
 from monitor.repository import status as repo
@@ -21,9 +21,8 @@ def monitor_status(conn: ConnDep, access: AccessDep,
                    = int(BEHIND.total_seconds())) -> dict[str, Any]:
     """Administrators and operators; the given-up change rows' errors for administrators
     only (they name sites anywhere)."""
+    access.staff()
     role = access.principal.role
-    if role == "water_user":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "operators and administrators only")
     found = repo.read(conn, errors=5 if role == "administrator" else 0)
     age = found.oldest_pending_age
     return {

@@ -67,3 +67,5 @@ def test_api_health_reports_an_unreachable_database() -> None:
     answer = client.get("/healthz")
     assert answer.status_code == 503
     assert "database unavailable" in answer.json()["detail"]
+    assert "nobody" not in answer.text  # the driver's text (host, port, user) stays in the log
+    assert "127.0.0.1" not in answer.text

@@ -112,7 +112,9 @@ def test_a_published_reading_that_crosses_a_level_reaches_everyone_once(
     settings = settings_for(database_url, mqtt_url, prefix,
                             smtp_url=f"smtp://127.0.0.1:{smtp_port}",
                             monitor_enforcement=True, monitor_sweep_minutes=60,
-                            monitor_notify_prefix=f"{prefix}/notify")
+                            monitor_notify_prefix=f"{prefix}/notify",
+                            # the test's receiver is on loopback: allowed by the administrator
+                            webhook_allow_networks="127.0.0.1/32")
     with psycopg.connect(database_url, autocommit=True) as conn:
         r = region(conn)
         save(conn, [well("W1", rated_m3h=500)], [meter("W1-F", "W1", "flow")])

@@ -6,12 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from budget import accounting_service, service
 from budget import schemas as s
 from budget.api.deps import AccessDep, ConnDep, aware, now
 from budget.api.views import accounting_out, budget_out, table_out
+from waterbudget.web.errors import ApiError
+from waterbudget.web.types import Id
 
 router = APIRouter()
 
@@ -22,7 +24,7 @@ router = APIRouter()
     summary="Effective budget of a node as of a moment, derived from the ledger",
 )
 def get_budget(
-    node_id: int,
+    node_id: Id,
     conn: ConnDep,
     access: AccessDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -52,7 +54,7 @@ def get_budget(
     "consistency, the 7.1.2 cut list and the 7.4.3 a) inflow check",
 )
 def get_accounting(
-    node_id: int,
+    node_id: Id,
     conn: ConnDep,
     access: AccessDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -85,7 +87,7 @@ def get_accounting(
     summary="宁夏 附录 A 县(区、市)水预算总量核算成果表 of a node, in 万m³",
 )
 def get_county_table(
-    node_id: int,
+    node_id: Id,
     conn: ConnDep,
     access: AccessDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -108,7 +110,7 @@ def get_county_table(
     summary="宁夏 附录 B 自治区和地市水预算总量核算成果表 of a node's subdivisions, in 万m³",
 )
 def get_region_table(
-    node_id: int,
+    node_id: Id,
     conn: ConnDep,
     access: AccessDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -124,9 +126,7 @@ def get_region_table(
         for n in (child, *(access.hierarchy.children[child] if depth > 1 else ()))
     ]
     if not all(access.sees(n) for n in listed):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "the region table lists nodes outside your scope"
-        )
+        raise ApiError(status.HTTP_403_FORBIDDEN, "region_out_of_scope")
     table = accounting_service.region_table_of(
         conn,
         node_id=node_id,

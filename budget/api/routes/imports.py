@@ -61,7 +61,7 @@ def import_ganzhou(body: s.ImportIn, conn: ConnDep, access: AccessDep) -> s.Impo
             discrepancies=[d.model_dump(mode="json") for d in found],
         )
     except RuleError as error:
-        raise rule_error(error) from error
+        raise rule_error(error, access) from error
     except service.StateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     return result.model_copy(update={"import_id": import_id})

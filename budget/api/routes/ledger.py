@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
@@ -13,6 +13,8 @@ from budget.api.deps import Access, AccessDep, ConnDep, four_eyes_error, now, ru
 from budget.api.views import entry_out
 from budget.ledger import EntryKind
 from budget.year_ledger import RuleError
+from waterbudget.web.errors import not_found
+from waterbudget.web.types import Id
 
 router = APIRouter()
 
@@ -21,10 +23,10 @@ router = APIRouter()
 def list_entries(
     conn: ConnDep,
     access: AccessDep,
-    node_id: int,
-    year: int | None = None,
+    node_id: Id,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     entry_status: Annotated[
-        str | None, Query(alias="status", pattern="^(proposed|approved|rejected)$")
+        Literal["proposed", "approved", "rejected"] | None, Query(alias="status")
     ] = None,
 ) -> list[s.EntryOut]:
     access.read(node_id)
@@ -61,8 +63,8 @@ def propose_entry(body: s.EntryIn, conn: ConnDep, access: AccessDep) -> s.EntryO
 def _decide_entry(entry_id: int, conn: repo.Conn, access: Access, approve: bool) -> s.EntryOut:
     stored = repo.entry(conn, entry_id=entry_id)
     if stored is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"entry {entry_id} not found")
-    access.approve(stored.entry.node_id)
+        raise not_found("entry", entry_id)
+    access.approve(stored.entry.node_id, what="entry", ref=entry_id)
     try:
         if approve:
             service.approve_entry(conn, entry_id=entry_id, by=access.principal.name, now=now())
@@ -73,7 +75,7 @@ def _decide_entry(entry_id: int, conn: repo.Conn, access: Access, approve: bool)
         else:
             raise service.StateError(f"entry {entry_id} is already {stored.status}")
     except RuleError as error:
-        raise rule_error(error) from error
+        raise rule_error(error, access) from error
     except service.FourEyesError as error:
         raise four_eyes_error(error) from error
     except service.StateError as error:
@@ -91,12 +93,12 @@ def _decide_entry(entry_id: int, conn: repo.Conn, access: Access, approve: bool)
         "409 names every rule it would break"
     ),
 )
-def approve_entry(entry_id: int, conn: ConnDep, access: AccessDep) -> s.EntryOut:
+def approve_entry(entry_id: Id, conn: ConnDep, access: AccessDep) -> s.EntryOut:
     return _decide_entry(entry_id, conn, access, approve=True)
 
 
 @router.post("/entries/{entry_id}/reject", response_model=s.EntryOut)
-def reject_entry(entry_id: int, conn: ConnDep, access: AccessDep) -> s.EntryOut:
+def reject_entry(entry_id: Id, conn: ConnDep, access: AccessDep) -> s.EntryOut:
     return _decide_entry(entry_id, conn, access, approve=False)
 
 
@@ -120,16 +122,17 @@ def propose_trade(body: s.TradeIn, conn: ConnDep, access: AccessDep) -> dict[str
 
 
 @router.post("/trades/{trade_id}/approve", summary="Approve a trade: ledger legs or 409")
-def approve_trade(trade_id: int, conn: ConnDep, access: AccessDep) -> dict[str, list[int]]:
+def approve_trade(trade_id: Id, conn: ConnDep, access: AccessDep) -> dict[str, list[int]]:
     row = repo.trade(conn, trade_id=trade_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"trade {trade_id} not found")
-    access.approve(row["seller_id"])
-    access.approve(row["buyer_id"])
+        raise not_found("trade", trade_id)
+    # both counterparties: a trade reaching outside the caller's scope is not theirs
+    access.approve(row["seller_id"], what="trade", ref=trade_id)
+    access.approve(row["buyer_id"], what="trade", ref=trade_id)
     try:
         ids = service.approve_trade(conn, trade_id=trade_id, by=access.principal.name, now=now())
     except RuleError as error:
-        raise rule_error(error) from error
+        raise rule_error(error, access) from error
     except service.FourEyesError as error:
         raise four_eyes_error(error) from error
     except service.StateError as error:

@@ -14,6 +14,8 @@ from budget.api.deps import AccessDep, ConnDep
 from budget.hierarchy import AttachmentKind, Contact, Node
 from budget.plan_profile import PlanProfile, ProfileError
 from budget.units import ZERO
+from waterbudget.web.errors import ApiError
+from waterbudget.web.types import Id
 
 router = APIRouter()
 
@@ -44,7 +46,8 @@ def create_node(body: s.NodeIn, conn: ConnDep, access: AccessDep) -> s.NodeOut:
     else:
         access.write(body.parent_id)
     if access.hierarchy.by_code(body.code):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"code: {body.code!r} is already used")
+        # names only the code the caller gave, never the node that holds it
+        raise ApiError(status.HTTP_409_CONFLICT, "code_taken")
     contacts = [Contact(c.name, c.phone, c.email, c.role) for c in body.contacts]
     node_id = repo.create_node(
         conn,
@@ -60,21 +63,24 @@ def create_node(body: s.NodeIn, conn: ConnDep, access: AccessDep) -> s.NodeOut:
 
 
 @router.get("/nodes/{node_id}", response_model=s.NodeOut)
-def get_node(node_id: int, access: AccessDep) -> s.NodeOut:
+def get_node(node_id: Id, access: AccessDep) -> s.NodeOut:
     return _node_out(access.read(node_id))
 
 
 @router.post(
     "/nodes/{node_id}/attachments",
     status_code=204,
-    summary="Attach a registry site, meter or IC card to the node",
+    summary="Attach a registry site, meter or IC card to the node (moves it from where it was: "
+    "the caller must be able to write every node whose water it counts against now)",
 )
-def attach(node_id: int, body: s.AttachmentIn, conn: ConnDep, access: AccessDep) -> None:
+def attach(node_id: Id, body: s.AttachmentIn, conn: ConnDep, access: AccessDep) -> None:
     access.write(node_id)
+    kind = AttachmentKind(body.kind).value
+    access.write_all(repo.attachment_owners(conn, kind=kind, ref=body.ref), what=kind, ref=body.ref)
     repo.attach(
         conn,
         node_id=node_id,
-        kind=AttachmentKind(body.kind).value,
+        kind=kind,
         ref=body.ref,
         sector=body.sector,
     )
@@ -85,7 +91,7 @@ def attach(node_id: int, body: s.AttachmentIn, conn: ConnDep, access: AccessDep)
     status_code=204,
     summary="Set the node's monthly plan profile (12 weights summing to 1)",
 )
-def set_profile(node_id: int, body: s.ProfileIn, conn: ConnDep, access: AccessDep) -> None:
+def set_profile(node_id: Id, body: s.ProfileIn, conn: ConnDep, access: AccessDep) -> None:
     access.write(node_id)
     try:
         PlanProfile(tuple(body.weights))
@@ -100,7 +106,7 @@ def set_profile(node_id: int, body: s.ProfileIn, conn: ConnDep, access: AccessDe
     summary="Protected grain-irrigation and basic-ecological-flow volumes (宁夏 7.1.2 e)",
 )
 def get_protected(
-    node_id: int, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
+    node_id: Id, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> s.ProtectedOut:
     access.read(node_id)
     return _protected_out(conn, node_id, year)
@@ -112,7 +118,7 @@ def get_protected(
     summary="Record the volumes the accounting cut list never cuts (宁夏 7.1.2 e)",
 )
 def set_protected(
-    node_id: int, body: s.ProtectedIn, conn: ConnDep, access: AccessDep
+    node_id: Id, body: s.ProtectedIn, conn: ConnDep, access: AccessDep
 ) -> s.ProtectedOut:
     access.write(node_id)
     repo.set_protected_volumes(

@@ -14,6 +14,7 @@ from budget.api.deps import AccessDep, ConnDep
 from budget.ledger import by_sector, by_source
 from budget.quota import CropLine, ProductLine, QuotaError, propose_budget
 from budget.year_ledger import year_bounds
+from waterbudget.web.types import Id
 
 router = APIRouter()
 
@@ -23,7 +24,7 @@ router = APIRouter()
     response_model=s.QuotaOut,
     summary="Propose a node's budget from quotas (quota ÷ efficiency × area; output × quota)",
 )
-def propose_quota(node_id: int, body: s.QuotaIn, conn: ConnDep, access: AccessDep) -> s.QuotaOut:
+def propose_quota(node_id: Id, body: s.QuotaIn, conn: ConnDep, access: AccessDep) -> s.QuotaOut:
     node = access.write(node_id)
     permits = repo.load_policy(conn, year=body.year).permits_of(node_id, body.year)
     permit = next((p.volume_m3 for p in permits if p.source is None), None)

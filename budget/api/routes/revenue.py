@@ -14,6 +14,7 @@ from budget.api.views import revenue_out
 from budget.kinds import Source
 from budget.revenue import RevenueBasis
 from budget.units import m3
+from waterbudget.web.types import Id
 
 router = APIRouter()
 
@@ -25,7 +26,7 @@ router = APIRouter()
     "with its history and the 宁夏 7.4.3 a) inflow check",
 )
 def get_revenue(
-    node_id: int, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
+    node_id: Id, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> s.RevenueOut:
     access.read(node_id)
     return revenue_out(node_id, year, repo.revenue_records(conn, year=year, node_id=node_id))
@@ -37,7 +38,7 @@ def get_revenue(
     summary="Record the revenue of a node's budget year (supersedes the previous record "
     "of the same basis; nothing is overwritten)",
 )
-def put_revenue(node_id: int, body: s.RevenueIn, conn: ConnDep, access: AccessDep) -> s.RevenueOut:
+def put_revenue(node_id: Id, body: s.RevenueIn, conn: ConnDep, access: AccessDep) -> s.RevenueOut:
     access.write(node_id)
     repo.record_revenue(
         conn,
