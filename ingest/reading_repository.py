@@ -15,9 +15,10 @@ A register reading is stored with the figures of the interval that ends at it
   their interval, stored readings whose interval the new ones changed are
   updated, and only where a figure actually changed.
 * Clock checks: a reading's ``received_at`` is the transaction's ``now()`` (the
-  column's default), read once per batch, so the rules see the same receive
-  times as a later re-derivation (``consumption.clock_jumped``); a duplicate
-  keeps the stored one, and the registry's readings have none.
+  column's default), read once per batch (with the tails check where there is
+  one), so the rules see the same receive times as a later re-derivation
+  (``consumption.clock_jumped``); a duplicate keeps the stored one, and the
+  registry's readings have none.
 * One ingest process may keep each meter's last readings (``RegisterTails``,
   while it holds the tails lock): readings that come after them need no
   context from the database. Every other writer of register readings counts
@@ -112,10 +113,9 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
                     + [r.meter.meter_id for r in batch.runs]
                     + [s.meter.meter_id for s in batch.sessions]
                     + [g.meter.meter_id for g in batch.gates])
-        if tails is not None:
-            _check_tails(conn, tails)
+        received = _check_tails(conn, tails) if tails is not None else None
         if batch.registers or batch.runs:
-            received = _received_at(conn)
+            received = received or _received_at(conn)
             registers = batch.registers
             if batch.runs:
                 registers = [*registers, *_write_runs(conn, batch, registry, result, tails,
@@ -149,19 +149,22 @@ def _received_at(conn: Conn) -> datetime:
     return cast(datetime, row[0])
 
 
-def _check_tails(conn: Conn, tails: RegisterTails) -> None:
+def _check_tails(conn: Conn, tails: RegisterTails) -> datetime:
     """Tails from before another writer's readings or a registry change are dropped.
 
     Read under the meter locks, which every writer of readings also takes: a
     transaction that wrote these meters has committed by now, and its count or
-    version is seen.
+    version is seen. Returns the transaction's ``now()`` (``_received_at``), read in the
+    same round trip.
     """
     row = conn.execute("SELECT (SELECT version FROM registry_version), "
-                       "(SELECT writes FROM ingest_epoch)").fetchone()
-    seen = (int(row[0]), int(row[1])) if row else None
+                       "(SELECT writes FROM ingest_epoch), now()").fetchone()
+    assert row is not None
+    seen = (int(row[0]), int(row[1]))
     if tails.seen != seen:
         tails.forget()
         tails.seen = seen
+    return cast(datetime, row[2])
 
 
 def _write_runs(conn: Conn, batch: IngestBatch, registry: Registry, result: WriteResult,
