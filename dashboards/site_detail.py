@@ -26,7 +26,7 @@ UID = "wb-site"
 SITE_LINK = ("站点详情 site detail", f"/d/{UID}?var-site=${{__value.raw}}&${{__url_time_range}}")
 QUALITY_LABELS = {"impossible_delta": "超出额定能力", "negative_delta": "表码回退",
                   "outlier_reading": "孤立异常读数", "rollover": "表码翻转",
-                  "bridged": "跨越异常读数"}
+                  "bridged": "跨越异常读数", "clock_jump": "设备时钟跳变"}
 CHANNEL_LABELS = {"flow": "流量计", "power": "电表(以电折水)", "card": "IC卡控制器"}
 
 # The site's meters as an array parameter, so the readings' (meter_id, ts) key

@@ -13,13 +13,24 @@ readings (domain brief, "How water is metered"). The rules:
 * An isolated outlier reading (anomalous against both neighbours, while the
   neighbours agree with each other) is quarantined as ``outlier_reading`` and
   the use is bridged from the reading before it to the reading after it.
+* A clock jump: data time that advances more than ``CLOCK_JUMP`` (7 days) from
+  one reading to the next, and that much more than the server's receive time
+  (``received_at``) did. Readings later than the server's time are refused, so
+  a jump shows as readings stamped far behind their receipt followed by one
+  stamped near it. The interval is quarantined as ``clock_jump``, its delta
+  kept; the intervals after it count as usual. A device offline for weeks
+  advances both clocks together, and a backlog uploaded quickly advances its
+  data time in small steps: neither is flagged.
+  A lone jumped reading that the device's later readings overtake (its clock
+  was set right again) sits between two readings that agree: like an outlier,
+  the use is bridged from the reading before it to the reading after it.
 * Meter replacements are separate meters: deltas are never taken across them.
 
-The result depends only on the set of readings, never on their arrival order:
-each interval is a function of the readings within ``DEPENDS_BEFORE`` before
-and ``DEPENDS_AFTER`` after its end, so new readings only change the intervals
-around them (``affected_span``), and recomputing that span gives the same rows
-as recomputing everything.
+The result depends only on the set of readings (each with the ``received_at``
+stored with it), never on their arrival order: each interval is a function of
+the readings within ``DEPENDS_BEFORE`` before and ``DEPENDS_AFTER`` after its
+end, so new readings only change the intervals around them (``affected_span``),
+and recomputing that span gives the same rows as recomputing everything.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 TOLERANCE = 1.2  # rated capacity may be exceeded by 20% before a delta is impossible
@@ -35,11 +46,16 @@ SLACK = 1.0  # one register unit of slack for resolution and rounding
 ROLLOVER_ZONE = 0.1  # without a rated capacity: previous ≥ 90% of max and current ≤ 10%
 DEPENDS_BEFORE = 3  # an interval depends on this many readings before its end…
 DEPENDS_AFTER = 2  # …and this many after it
+# Data time advancing more than this between two readings, and this much more than their
+# receive times did, is a clock jump. A constant, not a setting: stored intervals are derived
+# with it, and changing it would need every meter re-derived (``rederive_meter``).
+CLOCK_JUMP = timedelta(days=7)
 
 
 class Point(NamedTuple):  # a named tuple: built per reading on the hot path
     ts: datetime
     value: float  # raw register value
+    received_at: datetime | None = None  # when the server stored it; None: no clock check
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +89,19 @@ def plausible(delta: float, hours: float, spec: RegisterSpec) -> bool:
     return delta <= spec.max_rate_per_h * hours * TOLERANCE + SLACK * spec.multiplier
 
 
+def clock_jumped(a: Point, b: Point) -> bool:
+    """b's time is more than ``CLOCK_JUMP`` after a's, and that much more than its receipt."""
+    data = b.ts - a.ts
+    return (data > CLOCK_JUMP and a.received_at is not None and b.received_at is not None
+            and data - (b.received_at - a.received_at) > CLOCK_JUMP)
+
+
 def register_delta(a: Point, b: Point, spec: RegisterSpec) -> Step:
     """The use between two readings of one meter, a before b."""
     hours = (b.ts - a.ts).total_seconds() / 3600
     raw = (b.value - a.value) * spec.multiplier
+    if clock_jumped(a, b):
+        return Step(raw, False, "clock_jump")
     if raw >= 0:
         if plausible(raw, hours, spec):
             return Step(raw, True, None)
@@ -103,8 +128,9 @@ def derive_intervals(points: Sequence[Point], spec: RegisterSpec) -> list[Interv
 
 
 def _plain_intervals(points: Sequence[Point], spec: RegisterSpec) -> list[Interval] | None:
-    """The intervals when every step is a plausible forward step (``register_delta`` with
-    ``plausible`` inlined, the same arithmetic); None at the first step that is not."""
+    """The intervals when every step is a plausible forward step within ``CLOCK_JUMP``
+    (``register_delta`` with ``plausible`` inlined, the same arithmetic); None at the first
+    step that is not."""
     multiplier, rate = spec.multiplier, spec.max_rate_per_h
     slack = SLACK * multiplier
     intervals = []
@@ -114,8 +140,11 @@ def _plain_intervals(points: Sequence[Point], spec: RegisterSpec) -> list[Interv
         raw = (b.value - a.value) * multiplier
         if raw < 0:
             return None
+        data = b.ts - a.ts
+        if data > CLOCK_JUMP and clock_jumped(a, b):
+            return None
         if rate is not None:
-            hours = (b.ts - a.ts).total_seconds() / 3600
+            hours = data.total_seconds() / 3600
             if not raw <= rate * hours * TOLERANCE + slack:
                 return None
         intervals.append(Interval(a.ts, b.ts, raw, True, None))
@@ -131,7 +160,8 @@ def _intervals_with_anomalies(points: Sequence[Point], spec: RegisterSpec) -> li
         return 1 <= i < n and not steps[i - 1].ok
 
     def candidate(i: int) -> bool:  # reading i disagrees with both neighbours, who agree
-        return (1 <= i < n - 1 and anomalous(i) and anomalous(i + 1)
+        return (1 <= i < n - 1 and anomalous(i)
+                and (anomalous(i + 1) or steps[i - 1].quality == "clock_jump")
                 and register_delta(points[i - 1], points[i + 1], spec).ok)
 
     def outlier(i: int) -> bool:  # isolated: its neighbours are not candidates themselves
@@ -142,7 +172,9 @@ def _intervals_with_anomalies(points: Sequence[Point], spec: RegisterSpec) -> li
         step = steps[i - 1]
         a, b = points[i - 1], points[i]
         if outlier(i):
-            intervals.append(Interval(a.ts, b.ts, step.delta, False, "outlier_reading"))
+            intervals.append(Interval(a.ts, b.ts, step.delta, False,
+                                      step.quality if step.quality == "clock_jump"
+                                      else "outlier_reading"))
         elif i >= 2 and outlier(i - 1):
             bridge = register_delta(points[i - 2], b, spec)
             intervals.append(Interval(points[i - 2].ts, b.ts, bridge.delta, True, "bridged"))

@@ -14,6 +14,11 @@ A register reading is stored with the figures of the interval that ends at it
   pure rules of ``ingest.consumption``; new readings go in by binary COPY with
   their interval, stored readings whose interval the new ones changed are
   updated, and only where a figure actually changed.
+* Clock checks: a reading's ``received_at`` is the transaction's ``now()`` (the
+  column's default), read once per batch (with the tails check where there is
+  one), so the rules see the same receive times as a later re-derivation
+  (``consumption.clock_jumped``); a duplicate keeps the stored one, and the
+  registry's readings have none.
 * One ingest process may keep each meter's last readings (``RegisterTails``,
   while it holds the tails lock): readings that come after them need no
   context from the database. Every other writer of register readings counts
@@ -27,6 +32,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from ingest.batch import DeadLetter, IngestBatch, MeterReading, runs_as_readings
 from ingest.bulk_sql import Conn, columns_of, copy_encoded, copy_rows
@@ -59,6 +65,10 @@ UPDATE_FIGURES = (
     + ", ".join(f"%b::{t}[]" for t in FIGURE_TYPES)
     + f") AS v(meter_id, ts, {', '.join(INTERVAL_COLUMNS)}) "
     f"WHERE r.meter_id = v.meter_id AND r.ts = v.ts AND ({_STORED}) IS DISTINCT FROM ({_GIVEN})")
+
+# the receive time the clock check compares (``consumption.clock_jumped``): a device's; the
+# registry's readings (a register at installation or removal) were typed in, not received
+DEVICE_RECEIVED = "CASE WHEN origin = 'device' THEN received_at END AS received"
 
 Figures = tuple[object, ...]
 
@@ -103,13 +113,15 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
                     + [r.meter.meter_id for r in batch.runs]
                     + [s.meter.meter_id for s in batch.sessions]
                     + [g.meter.meter_id for g in batch.gates])
-        if tails is not None:
-            _check_tails(conn, tails)
-        registers = batch.registers
-        if batch.runs:
-            registers = [*registers, *_write_runs(conn, batch, registry, result, tails)]
-        if registers:
-            _write_registers(conn, registers, registry, conflicts, result, tails)
+        received = _check_tails(conn, tails) if tails is not None else None
+        if batch.registers or batch.runs:
+            received = received or _received_at(conn)
+            registers = batch.registers
+            if batch.runs:
+                registers = [*registers, *_write_runs(conn, batch, registry, result, tails,
+                                                      received)]
+            if registers:
+                _write_registers(conn, registers, registry, conflicts, result, tails, received)
         if batch.gates:
             upsert_consumption(conn, write_gate_readings(conn, batch.gates, registry, conflicts,
                                                          result))
@@ -130,23 +142,33 @@ def write_batch(conn: Conn, batch: IngestBatch, registry: Registry,
     return result
 
 
-def _check_tails(conn: Conn, tails: RegisterTails) -> None:
+def _received_at(conn: Conn) -> datetime:
+    """The transaction's ``now()``: what ``register_readings.received_at`` defaults to."""
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    return cast(datetime, row[0])
+
+
+def _check_tails(conn: Conn, tails: RegisterTails) -> datetime:
     """Tails from before another writer's readings or a registry change are dropped.
 
     Read under the meter locks, which every writer of readings also takes: a
     transaction that wrote these meters has committed by now, and its count or
-    version is seen.
+    version is seen. Returns the transaction's ``now()`` (``_received_at``), read in the
+    same round trip.
     """
     row = conn.execute("SELECT (SELECT version FROM registry_version), "
-                       "(SELECT writes FROM ingest_epoch)").fetchone()
-    seen = (int(row[0]), int(row[1])) if row else None
+                       "(SELECT writes FROM ingest_epoch), now()").fetchone()
+    assert row is not None
+    seen = (int(row[0]), int(row[1]))
     if tails.seen != seen:
         tails.forget()
         tails.seen = seen
+    return cast(datetime, row[2])
 
 
 def _write_runs(conn: Conn, batch: IngestBatch, registry: Registry, result: WriteResult,
-               tails: RegisterTails | None) -> list[MeterReading]:
+               tails: RegisterTails | None, received: datetime) -> list[MeterReading]:
     """Meters whose runs are in-order plain steps after their last stored readings: COPY
     straight from the columns. Returns the other runs' readings, for the scalar path."""
     runs: dict[str, list[RegisterRun]] = {}
@@ -173,7 +195,7 @@ def _write_runs(conn: Conn, batch: IngestBatch, registry: Registry, result: Writ
         tail = last.get(meter_id)
         rows = None if not tail else plain_run_rows(
             meter, tail, meter_runs, registry.register_spec(meter),
-            registry.coefficients.get(meter.site_id, []))
+            registry.coefficients.get(meter.site_id, []), received)
         if rows is None:
             left += meter_runs
             continue
@@ -189,7 +211,7 @@ def _write_runs(conn: Conn, batch: IngestBatch, registry: Registry, result: Writ
 
 def _write_registers(conn: Conn, readings: Sequence[MeterReading], registry: Registry,
                      conflicts: list[DeadLetter], result: WriteResult,
-                     tails: RegisterTails | None) -> None:
+                     tails: RegisterTails | None, received: datetime) -> None:
     incoming: dict[str, dict[datetime, MeterReading]] = {}  # by meter id, then time
     for r in readings:
         by_time = incoming.get(r.meter.meter_id)
@@ -232,7 +254,7 @@ def _write_registers(conn: Conn, readings: Sequence[MeterReading], registry: Reg
             if meter_id in reaching_end:
                 result.tails[meter_id] = context
             continue
-        points = sorted([*context, *(Point(r.ts, r.value) for r in fresh)])
+        points = sorted([*context, *(Point(r.ts, r.value, received) for r in fresh)])
         if meter_id in reaching_end:
             result.tails[meter_id] = points
         coefficients = registry.coefficients.get(meter.site_id, [])
@@ -282,21 +304,21 @@ def _fetch_context_spans(conn: Conn, span_of: dict[str, tuple[datetime, datetime
     spans = list(span_of.values())
     k = context_size()
     found = conn.execute(
-        "SELECT b.meter_id, r.ts, r.value FROM unnest(%b::text[], %b::timestamptz[], "
-        "%b::timestamptz[]) AS b(meter_id, lo, hi) CROSS JOIN LATERAL ("
-        " (SELECT ts, value FROM register_readings WHERE meter_id = b.meter_id AND ts < b.lo"
-        "  ORDER BY ts DESC LIMIT %s)"
-        " UNION ALL (SELECT ts, value FROM register_readings WHERE meter_id = b.meter_id"
-        "  AND ts BETWEEN b.lo AND b.hi)"
-        " UNION ALL (SELECT ts, value FROM register_readings WHERE meter_id = b.meter_id"
-        "  AND ts > b.hi ORDER BY ts LIMIT %s)) AS r",
+        f"SELECT b.meter_id, r.ts, r.value, r.received FROM unnest(%b::text[], "
+        f"%b::timestamptz[], %b::timestamptz[]) AS b(meter_id, lo, hi) CROSS JOIN LATERAL ("
+        f" (SELECT ts, value, {DEVICE_RECEIVED} FROM register_readings"
+        f"  WHERE meter_id = b.meter_id AND ts < b.lo ORDER BY ts DESC LIMIT %s)"
+        f" UNION ALL (SELECT ts, value, {DEVICE_RECEIVED} FROM register_readings"
+        f"  WHERE meter_id = b.meter_id AND ts BETWEEN b.lo AND b.hi)"
+        f" UNION ALL (SELECT ts, value, {DEVICE_RECEIVED} FROM register_readings"
+        f"  WHERE meter_id = b.meter_id AND ts > b.hi ORDER BY ts LIMIT %s)) AS r",
         (meters, [lo for lo, _ in spans], [hi for _, hi in spans], k, k)).fetchall()
     points: dict[str, list[Point]] = {}
-    for meter_id, ts, value in found:
+    for meter_id, ts, value, received_at in found:
         series = points.get(meter_id)
         if series is None:
             series = points[meter_id] = []
-        series.append(Point(ts, value))
+        series.append(Point(ts, value, received_at))
     for series in points.values():
         series.sort()
     return points
@@ -325,11 +347,12 @@ def rederive_meter(conn: Conn, registry: Registry, meter: Meter, since: datetime
     lock_meters(conn, [meter.meter_id])
     k = context_size()
     found = conn.execute(
-        "(SELECT ts, value FROM register_readings WHERE meter_id = %s AND ts < %s "
-        " ORDER BY ts DESC LIMIT %s) UNION ALL "
-        "(SELECT ts, value FROM register_readings WHERE meter_id = %s AND ts >= %s) ORDER BY 1",
+        f"(SELECT ts, value, {DEVICE_RECEIVED} FROM register_readings WHERE meter_id = %s "
+        f" AND ts < %s ORDER BY ts DESC LIMIT %s) UNION ALL "
+        f"(SELECT ts, value, {DEVICE_RECEIVED} FROM register_readings WHERE meter_id = %s "
+        f" AND ts >= %s) ORDER BY 1",
         (meter.meter_id, since, k, meter.meter_id, since)).fetchall()
-    points = [Point(ts, float(v)) for ts, v in found]
+    points = [Point(ts, float(v), received_at) for ts, v, received_at in found]
     coefficients = registry.coefficients.get(meter.site_id, [])
     ending: dict[datetime, Interval] = {iv.ts_end: iv for iv in
                                         derive_intervals(points, registry.register_spec(meter))}

@@ -4,13 +4,14 @@ A message of many readings from one meter (a data logger's upload, a
 gateway's backfill after an outage) is validated as columns
 (``contract.register_columns``) and kept as a ``RegisterRun``. When a meter's
 readings in a batch all come after its tail (``RegisterTails``), have distinct
-times, and every step from the tail on is plain — forward and within the
-pump's capacity, the case in which ``consumption.derive_intervals`` returns the
-steps as they are — their intervals are array differences and their rows are
-encoded for binary COPY in one go, with the same arithmetic as the scalar
-rules. Anything else goes the scalar way (``batch.runs_as_readings``), which decides
-every other case; tests/integration/test_register_runs.py checks that both
-ways store the same rows.
+times, and every step from the tail on is plain — forward, within the
+pump's capacity and shorter than ``consumption.CLOCK_JUMP``, the case in which
+``consumption.derive_intervals`` returns the steps as they are — their
+intervals are array differences and their rows are encoded for binary COPY in
+one go, with the same arithmetic as the scalar rules. Anything else goes the
+scalar way (``batch.runs_as_readings``), which decides every other case;
+tests/integration/test_register_runs.py checks that both ways store the same
+rows.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from ingest.consumption import SLACK, TOLERANCE, Point, RegisterSpec, context_size
+from ingest.consumption import CLOCK_JUMP, SLACK, TOLERANCE, Point, RegisterSpec, context_size
 from ingest.contract import EPOCH
 from ingest.registry import Meter
 
 RUN_MIN = 16  # shorter runs cost less the scalar way
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01, PostgreSQL's binary time origin, in Unix µs
 MICROSECOND = timedelta(microseconds=1)
+CLOCK_JUMP_US = CLOCK_JUMP // MICROSECOND
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
@@ -65,9 +67,13 @@ class RunRows(NamedTuple):
 
 
 def plain_run_rows(meter: Meter, tail: Sequence[Point], runs: Sequence[RegisterRun],
-                   spec: RegisterSpec, coefficients: Sequence[tuple[datetime, float]]
-                   ) -> RunRows | None:
-    """The rows of a meter's runs when they are in-order plain steps after ``tail``; else None."""
+                   spec: RegisterSpec, coefficients: Sequence[tuple[datetime, float]],
+                   received: datetime) -> RunRows | None:
+    """The rows of a meter's runs when they are in-order plain steps after ``tail``; else None.
+
+    ``received``: the new readings' ``received_at``. A step of more than ``CLOCK_JUMP``
+    (rare) goes the scalar way, which tells a clock jump from a long silence.
+    """
     if not tail:
         return None  # the meter's first reading ends no interval: the scalar way
     micros = np.concatenate([r.micros for r in runs])
@@ -78,6 +84,8 @@ def plain_run_rows(meter: Meter, tail: Sequence[Point], runs: Sequence[RegisterR
     if micros[0] <= tail_us[-1] or (len(micros) > 1 and not (np.diff(micros) > 0).all()):
         return None  # late or repeated readings
     all_us = np.concatenate([tail_us, micros])
+    if (np.diff(all_us[len(tail) - 1:]) > CLOCK_JUMP_US).any():
+        return None
     all_values = np.concatenate([np.array([p.value for p in tail]), values])
     raw = (all_values[1:] - all_values[:-1]) * spec.multiplier
     if (raw < 0).any():
@@ -99,8 +107,8 @@ def plain_run_rows(meter: Meter, tail: Sequence[Point], runs: Sequence[RegisterR
         coefficient = np.array([c for _, c in coefficients], dtype=np.float64)[index]
     data = _encode(meter, micros, values, flows, starts, deltas, coefficient)
     k = context_size()
-    last = [Point(as_time(int(us)), float(v)) for us, v in zip(all_us[-k:], all_values[-k:],
-                                                                strict=True)]
+    last = [*tail[-k:], *(Point(as_time(int(us)), float(v), received)
+                          for us, v in zip(micros[-k:], values[-k:], strict=True))][-k:]
     return RunRows(data, len(micros), last)
 
 

@@ -152,6 +152,7 @@ _BOTH: dict[str, tuple[str, str]] = {
     "alert.off_same_period": ("与历史同期偏差≥30%", "≥ 30 % off the same period"),
     "quarantine.negative_delta": ("读数倒退", "negative delta"),
     "quarantine.impossible_delta": ("超设计能力", "impossible delta"),
+    "quarantine.clock_jump": ("设备时钟跳变", "clock jump"),
     "note.counted": ("合计中非常规水按当年折算系数计入（甘州 1.(3)①）；分水源、分行业表为全量。",
                      "Totals count non-conventional water at the year's factor (Ganzhou "
                      "1.(3)①); the by-source and by-sector tables show every volume in full."),

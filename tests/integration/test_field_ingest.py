@@ -110,10 +110,15 @@ def dead_letters(url: str) -> list[tuple[str, bytes]]:
         url, "SELECT reason, payload FROM dead_letters ORDER BY id")]
 
 
-def expected_consumption(readings: list[tuple[datetime, float]],
+def expected_consumption(url: str, readings: list[tuple[datetime, float]],
                          installed: datetime) -> list[tuple[datetime, str, object]]:
-    """The pure derivation over the readings, with the registry's initial register."""
-    points = [Point(installed, 100_000.0)] + [Point(ts, value) for ts, value in readings]
+    """The pure derivation over the readings, with the registry's initial register, and with
+    each reading's stored receive time for the clock check (FRAME1's label is a day of the
+    month: weeks back, some days, behind readings of now received with it)."""
+    received = dict(rows(url, "SELECT ts, received_at FROM register_readings "
+                              "WHERE meter_id = 'W1-F' AND origin = 'device'"))
+    points = [Point(installed, 100_000.0)] + [Point(ts, value, received[ts])
+                                              for ts, value in readings]
     return [(iv.ts_end, "counted" if iv.counted else "quarantined",
              pytest.approx(iv.delta if iv.counted else 0.0))
             for iv in derive_intervals(points, RegisterSpec(None, 1.0, 100.0))]
@@ -139,7 +144,7 @@ def test_szy206_frames_over_mqtt_land_once_with_consumption(database_url, mqtt_u
     assert device_readings(database_url) == expected
     assert rows(database_url, "SELECT ts_end, status, volume_m3 FROM consumption "
                               "WHERE meter_id = 'W1-F' AND method = 'measured' ORDER BY ts_end"
-                ) == expected_consumption(expected, now - timedelta(days=40))
+                ) == expected_consumption(database_url, expected, now - timedelta(days=40))
     assert sorted(dead_letters(database_url)) == sorted([
         ("garbage", b"\x00\xff"), ("invalid_value", FRAME2), ("bad_check", bad)])
     # one status per readable frame, with its alarm word (reference frame 1: 0x1001)

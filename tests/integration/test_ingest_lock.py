@@ -51,6 +51,11 @@ def test_another_writer_makes_the_holder_drop_its_tails(database_url: str) -> No
                              "WHERE meter_id = 'S1-F' AND ts = %s", (T0 + timedelta(hours=3),)
                              ).fetchone()
         assert row == (T0 + timedelta(hours=2), 20.0)
-        assert tails.context_for("S1-F", Point(T0 + timedelta(hours=4), 0.0)) == [
-            Point(T0, 100.0), Point(T0 + timedelta(hours=1), 120.0),
-            Point(T0 + timedelta(hours=2), 130.0), Point(T0 + timedelta(hours=3), 150.0)]
+        tail = tails.context_for("S1-F", Point(T0 + timedelta(hours=4), 0.0))
+        assert tail is not None
+        assert [(p.ts, p.value) for p in tail] == [
+            (T0, 100.0), (T0 + timedelta(hours=1), 120.0),
+            (T0 + timedelta(hours=2), 130.0), (T0 + timedelta(hours=3), 150.0)]
+        stored = holder.execute("SELECT received_at FROM register_readings "
+                                "WHERE meter_id = 'S1-F' ORDER BY ts").fetchall()
+        assert [p.received_at for p in tail] == [r[0] for r in stored]  # for the clock check
