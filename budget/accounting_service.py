@@ -8,7 +8,7 @@ what it hands to its children (or its own cells, for a leaf) by sector.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,18 +16,23 @@ from decimal import Decimal
 from budget import repository as repo
 from budget.accounting import (
     BalanceResult,
-    CutProposal,
     Finding,
-    ProtectedVolumes,
     check_balance,
     check_sector_equals_source,
-    expenditure_items,
-    propose_cuts,
 )
 from budget.accounting_tables import AccountingTable, AreaYear
 from budget.county_table import county_table
+from budget.cut_list import (
+    CutList,
+    ProtectedVolumes,
+    SurplusLine,
+    by_family,
+    cut_items,
+    cut_list,
+    surplus_list,
+)
 from budget.hierarchy import Hierarchy
-from budget.kinds import Source
+from budget.kinds import Sector, Source
 from budget.ledger import add_allocations, by_sector, by_source
 from budget.region_table import RegionPart, region_table
 from budget.revenue import (
@@ -49,7 +54,7 @@ from budget.year_ledger import YearLedger
 class AccountingView:
     balance: BalanceResult
     consistency: list[Finding]
-    cuts: CutProposal | None
+    cuts: CutList | None  # 7.1.2 per short source kind; None when no kind is short
     revenue_basis: str = "issued_budget"  # forecast | updated | issued_budget (nothing recorded)
     revenue_by_source: Mapping[Source, Decimal] = field(default_factory=dict)
     expenditure_by_source: Mapping[Source, Decimal] = field(default_factory=dict)
@@ -58,6 +63,7 @@ class AccountingView:
     non_conventional_factor: Decimal = ZERO
     inflow_factor: Decimal = Decimal(1)
     records: tuple[RevenueRecord, ...] = ()
+    surplus: tuple[SurplusLine, ...] = ()  # 7.1.3 per source kind with water to spare
 
 
 def revenue_of(
@@ -87,9 +93,10 @@ def accounting(
     (or its own cells, for a leaf) by sector. Non-conventional water counts at
     the year's factor on both sides (甘州 1.(3)①: 0 leaves it out).
 
-    The cut list keeps each line's protected part (7.1.2 e): residential water
-    whole, and the grain-irrigation and basic-ecological-flow volumes recorded
-    for the line's node (``protected_of``).
+    The cut list (7.1.2, ``budget.cut_list``) is made per short source kind, from
+    that kind's lines only, and takes only the parts the spec names, as recorded
+    for the line's node (``protected_of``; unrecorded: the line is kept). The
+    surplus of every kind with water to spare is listed with its 7.1.3 uses.
 
     ``inflow_factor`` scales the revenue for a what-if of 7.4.3 a) (来水与预测值
     偏差, 丰增枯减): 0.85 asks "what if inflow is 15 % below the forecast?".
@@ -108,16 +115,18 @@ def accounting(
     balance = check_balance(revenue, by_sector(spent))
     inflow = inflow_check(records, inflow_factor)
     cuts = None
-    if balance.revenue_m3 < balance.expenditure_m3:
+    have, need = by_family(revenue), by_family(by_source(spent))
+    if any(v > have.get(f, ZERO) for f, v in need.items()):
         protected = repo.protected_volumes(conn, year=year)
+        kept_by = _kept_sectors(book, as_of)
         items = [
             item
             for n, cells in lines
-            for item in expenditure_items(
-                hierarchy.nodes[n].code, cells, protected_of(hierarchy, protected, n)
+            for item in cut_items(
+                hierarchy.nodes[n].code, cells, protected_of(hierarchy, protected, n, kept_by)
             )
         ]
-        cuts = propose_cuts(items, balance.expenditure_m3 - balance.revenue_m3)
+        cuts = cut_list(revenue, items)
     return AccountingView(
         balance,
         check_sector_equals_source(by_sector(spent), by_source(spent)),
@@ -130,6 +139,7 @@ def accounting(
         non_conventional_factor=factor,
         inflow_factor=inflow_factor,
         records=records,
+        surplus=surplus_list(revenue, by_source(spent)),
     )
 
 
@@ -150,15 +160,33 @@ def inflow_check(
     )
 
 
+def _kept_sectors(book: YearLedger, as_of: datetime) -> Callable[[int], Collection[Sector]]:
+    """The sectors a node keeps for itself: volume not handed down to its children."""
+
+    def kept(node_id: int) -> Collection[Sector]:
+        own = by_sector(book.allocation(node_id, as_of))
+        kids = book.hierarchy.children[node_id]
+        handed = by_sector(add_allocations(book.allocation(c, as_of) for c in kids))
+        return {s for s, v in own.items() if v > handed.get(s, ZERO)}
+
+    return kept
+
+
 def protected_of(
-    hierarchy: Hierarchy, records: Mapping[int, ProtectedVolumes], node_id: int
+    hierarchy: Hierarchy,
+    records: Mapping[int, ProtectedVolumes],
+    node_id: int,
+    kept: Callable[[int], Collection[Sector]],
 ) -> ProtectedVolumes:
-    """A node's protected volumes: its own record, else the sum of its children's."""
+    """A node's 7.1.2 figures: its own record, else the sum over its children's
+    and what it keeps itself. A figure stays unknown (None) when any part of the
+    sector's volume lies with a node that recorded nothing: the cut list then
+    keeps the line whole."""
     if node_id in records:
         return records[node_id]
-    total = ProtectedVolumes()
+    total = ProtectedVolumes.unrecorded(kept(node_id))
     for child in hierarchy.children[node_id]:
-        total += protected_of(hierarchy, records, child)
+        total += protected_of(hierarchy, records, child, kept)
     return total
 
 

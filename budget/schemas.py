@@ -143,6 +143,31 @@ class KeptOut(BaseModel):
     reason: str
 
 
+class SourceCutOut(BaseModel):
+    """宁夏 7.1.2 for one short source kind: cut from that kind's lines only."""
+
+    source_kind: str = Field(description="4.3.1 source kind (family)")
+    revenue_m3: Volume
+    expenditure_m3: Volume
+    shortfall_m3: Volume
+    cut_m3: Volume
+    remaining_m3: Volume = Field(description="what 7.1.2 cannot balance: left to the operator")
+
+
+class SurplusOut(BaseModel):
+    """宁夏 7.1.3 for one source kind with water to spare."""
+
+    source_kind: str
+    revenue_m3: Volume
+    expenditure_m3: Volume
+    surplus_m3: Volume
+    uses: list[str] = Field(description="7.1.3 clauses open to it: a reserve, b trade, c, d")
+    conditional: list[str] = Field(
+        description="clauses open if the area is a groundwater overdraft area (c) or "
+        "ecologically fragile (d), which is not recorded"
+    )
+
+
 class InflowDeviationOut(BaseModel):
     """宁夏 7.4.3 a): the newest updated inflow against the newest forecast."""
 
@@ -178,19 +203,44 @@ class AccountingOut(BaseModel):
     cuts: list[CutOut] | None
     remaining_shortfall_m3: Volume | None
     kept: list[KeptOut] | None = Field(
-        default=None, description="lines the cut list leaves alone (7.1.2 e) or does not name"
+        default=None,
+        description="lines of the short sources the cut list keeps whole or in part, and why",
     )
+    cut_by_source: list[SourceCutOut] | None = Field(
+        default=None, description="7.1.2 per short source kind; null when no kind is short"
+    )
+    surplus: list[SurplusOut] = Field(
+        default_factory=list, description="7.1.3 per source kind with revenue to spare"
+    )
+
+
+CutFigure = Annotated[Volume, Field(ge=0, max_digits=16, decimal_places=3)]
 
 
 class ProtectedIn(Strict):
-    """宁夏 7.1.2 e) rigid needs of a node for a budget year, in m³."""
+    """What a node records for the 宁夏 7.1.2 cut list of a budget year, in m³.
+
+    A figure left out (or null) is not recorded: its lines are kept whole by the
+    cut list (an unknown protected share is not zero)."""
 
     year: int = Field(ge=2000, le=2100)
-    grain_irrigation_m3: Volume = Field(
-        ge=0, max_digits=16, decimal_places=3, description="粮食作物灌溉用水 (within irrigation)"
+    grain_irrigation_m3: CutFigure | None = Field(
+        default=None, description="粮食作物灌溉用水, kept (within irrigation; b, e)"
     )
-    basic_ecological_flow_m3: Volume = Field(
-        ge=0, max_digits=16, decimal_places=3, description="基本生态流量用水 (within river-lake)"
+    basic_ecological_flow_m3: CutFigure | None = Field(
+        default=None, description="基本生态流量用水, kept (within river-lake; a, e)"
+    )
+    urban_environment_baseline_m3: CutFigure | None = Field(
+        default=None,
+        description="城乡环境生态基准需求, kept (within urban environment; a)",
+    )
+    industry_non_production_m3: CutFigure | None = Field(
+        default=None,
+        description="高耗水行业非生产必需用水: the only industry a cut may take (c)",
+    )
+    services_non_essential_m3: CutFigure | None = Field(
+        default=None,
+        description="特种行业非运营必需用水: the only services a cut may take (d)",
     )
     reference: str = ""
 
@@ -198,10 +248,13 @@ class ProtectedIn(Strict):
 class ProtectedOut(BaseModel):
     node_id: int
     year: int
-    grain_irrigation_m3: Volume
-    basic_ecological_flow_m3: Volume
+    grain_irrigation_m3: Volume | None
+    basic_ecological_flow_m3: Volume | None
+    urban_environment_baseline_m3: Volume | None = None
+    industry_non_production_m3: Volume | None = None
+    services_non_essential_m3: Volume | None = None
     reference: str
-    recorded: bool = Field(description="false: nothing recorded for the node itself (zeros)")
+    recorded: bool = Field(description="false: nothing recorded for the node itself (all null)")
     recorded_by: str | None
     recorded_at: datetime | None
 

@@ -1,4 +1,5 @@
-"""Accounting through the API: protected shares in the cut list (宁夏 7.1.2 e)."""
+"""Accounting through the API: the 7.1.2 cut list per source with its recorded
+figures, the 7.1.3 surplus, appendices A and B."""
 
 from __future__ import annotations
 
@@ -37,12 +38,13 @@ def accounting(client, node_id, **params):
     return response.json()
 
 
-def protect(client, node_id, grain="0", flow="0", headers=None):
+def protect(client, node_id, grain=None, flow=None, headers=None, **more):
     body = {
         "year": 2024,
         "grain_irrigation_m3": grain,
         "basic_ecological_flow_m3": flow,
         "reference": "粮食播种面积 × 定额",
+        **more,
     }
     return client.put(f"/budget/nodes/{node_id}/protected-volumes", json=body, headers=headers)
 
@@ -51,13 +53,17 @@ def test_protected_volumes_are_recorded_and_read_back(client, shortfall_tree):
     a = shortfall_tree["a"]
     empty = client.get(f"/budget/nodes/{a}/protected-volumes", params={"year": 2024}).json()
     assert empty["recorded"] is False
-    assert empty["grain_irrigation_m3"] == "0"
+    assert empty["grain_irrigation_m3"] is None  # not recorded is not zero
     stored = protect(client, a, grain="400")
     assert stored.status_code == 200, stored.text
     assert stored.json()["recorded_by"] == "admin"
     again = protect(client, a, grain="350.5").json()
     assert again["grain_irrigation_m3"] == "350.500"
+    assert again["basic_ecological_flow_m3"] is None
     assert again["recorded"] is True
+    more = protect(client, a, grain="1", industry_non_production_m3="20").json()
+    assert more["industry_non_production_m3"] == "20.000"
+    assert more["services_non_essential_m3"] is None
     bad = protect(client, a, grain="-1")
     assert bad.status_code == 422
     assert "grain_irrigation_m3" in bad.text
@@ -66,10 +72,27 @@ def test_protected_volumes_are_recorded_and_read_back(client, shortfall_tree):
 def test_the_cut_list_never_touches_residents_grain_or_basic_flow(client, shortfall_tree):
     tree = shortfall_tree
     assert accounting(client, tree["district"])["cuts"] is None  # balanced: nothing to cut
-    unprotected = accounting(client, tree["district"], inflow_factor="0.5")
-    assert unprotected["remaining_shortfall_m3"] == "0.000"
+    unrecorded = accounting(client, tree["district"], inflow_factor="0.5")
+    assert unrecorded["cuts"] == []  # nothing recorded: every line is kept, and says why
+    assert unrecorded["remaining_shortfall_m3"] == "400.000"
+    assert unrecorded["cut_by_source"] == [
+        {
+            "source_kind": "groundwater",
+            "revenue_m3": "500.000",
+            "expenditure_m3": "900.000",
+            "shortfall_m3": "400.000",
+            "cut_m3": "0",
+            "remaining_m3": "400.000",
+        }
+    ]
+    reasons = {(k["item"], k["sector"]): k["reason"] for k in unrecorded["kept"]}
+    assert reasons[("b", "ecology.river_lake")].startswith("7.1.2 a)、e) 基本生态流量用水未记录")
+    assert reasons[("a", "agriculture.irrigation")].startswith("7.1.2 b)、e) 粮食作物灌溉用水")
+    assert "未记录" in reasons[("a", "agriculture.irrigation")]
     assert protect(client, tree["a"], grain="400").status_code == 200
-    assert protect(client, tree["b"], flow="150").status_code == 200
+    assert (
+        protect(client, tree["b"], flow="150", urban_environment_baseline_m3="0").status_code == 200
+    )
     result = accounting(client, tree["district"], inflow_factor="0.5")
     assert result["revenue_m3"] == "500.000"
     assert result["expenditure_m3"] == "900.000"
@@ -82,17 +105,61 @@ def test_the_cut_list_never_touches_residents_grain_or_basic_flow(client, shortf
     assert result["remaining_shortfall_m3"] == "150.000"
     kept = {(k["item"], k["sector"]): (k["protected_m3"], k["reason"]) for k in result["kept"]}
     assert kept == {
-        ("a", "domestic.urban"): ("100.000", "7.1.2 e) protected: 城乡居民生活用水"),
-        ("a", "agriculture.irrigation"): ("400.000", "7.1.2 e) protected: 粮食作物灌溉用水"),
-        ("b", "ecology.river_lake"): ("150.000", "7.1.2 e) protected: 基本生态流量用水"),
+        ("a", "domestic.urban"): ("100.000", "7.1.2 e) 保留城乡居民生活用水刚性需求，不核减"),
+        ("a", "agriculture.irrigation"): ("400.000", "7.1.2 b)、e) 保留粮食作物灌溉用水"),
+        ("b", "ecology.river_lake"): ("150.000", "7.1.2 a)、e) 保留基本生态流量用水"),
     }
 
 
 def test_protection_recorded_below_a_line_node_counts_for_it(client, shortfall_tree):
     village = node(client, "a1", "unit", shortfall_tree["a"])
-    assert protect(client, village, grain="500").status_code == 200
-    result = accounting(client, shortfall_tree["district"], inflow_factor="0.5")
-    assert ("a", "agriculture.irrigation") not in {(c["item"], c["sector"]) for c in result["cuts"]}
+    assert approve(client, issue(client, village, 300)).status_code == 200
+    assert protect(client, village, grain="300").status_code == 200
+    # a keeps 200 of its irrigation itself, with nothing recorded: unknown, kept whole
+    partly = accounting(client, shortfall_tree["district"], inflow_factor="0.5")
+    kept = {(k["item"], k["sector"]): k for k in partly["kept"]}
+    assert kept[("a", "agriculture.irrigation")]["protected_m3"] == "500.000"
+    assert "未记录" in kept[("a", "agriculture.irrigation")]["reason"]
+    assert approve(client, issue(client, village, 200)).status_code == 200
+    whole = accounting(client, shortfall_tree["district"], inflow_factor="0.5")
+    kept = {(k["item"], k["sector"]): k for k in whole["kept"]}
+    assert kept[("a", "agriculture.irrigation")]["protected_m3"] == "300.000"
+    cuts = {(c["item"], c["sector"]): c["cut_m3"] for c in whole["cuts"]}
+    assert cuts == {("a", "agriculture.irrigation"): "200.000"}
+
+
+def test_a_groundwater_shortfall_cuts_groundwater_lines_only(client):
+    """The issue's case: 300,000 m³ of groundwater short, surface water balanced."""
+    district = node(client, "d", "district")
+    town = node(client, "t", "township", district)
+    for where, volume, source, sector in (
+        (district, 1_000_000, "local_surface", "ecology.river_lake"),
+        (district, 1_000_000, "groundwater", "agriculture.irrigation"),
+        (town, 1_000_000, "local_surface", "ecology.river_lake"),
+        (town, 1_000_000, "groundwater", "agriculture.irrigation"),
+    ):
+        response = issue(client, where, volume, source=source, sector=sector)
+        assert approve(client, response).status_code == 200
+    revenue = {
+        "year": 2024,
+        "basis": "forecast",
+        "volumes": {"local_surface": "1000000", "groundwater": "700000"},
+    }
+    assert client.put(f"/budget/nodes/{district}/revenue", json=revenue).status_code == 200
+    assert protect(client, town, grain="400000", flow="100000").status_code == 200
+    result = accounting(client, district)
+    assert [c["source_kind"] for c in result["cut_by_source"]] == ["groundwater"]
+    assert result["cuts"] == [
+        {
+            "item": "t",
+            "source": "groundwater",
+            "sector": "agriculture.irrigation",
+            "priority": "b",
+            "cut_m3": "300000.000",
+        }
+    ]
+    assert result["remaining_shortfall_m3"] == "0.000"
+    assert [s["source_kind"] for s in result["surplus"]] == []
 
 
 def test_water_users_cannot_record_protection(client, shortfall_tree):
