@@ -33,7 +33,7 @@ from budget.cut_list import (
 )
 from budget.hierarchy import Hierarchy
 from budget.kinds import Sector, Source
-from budget.ledger import add_allocations, by_sector, by_source
+from budget.ledger import Allocation, add_allocations, by_sector, by_source
 from budget.region_table import RegionPart, region_table
 from budget.revenue import (
     InflowDeviation,
@@ -45,6 +45,7 @@ from budget.revenue import (
     counted_revenue,
     latest,
 )
+from budget.sector_split import SectorSplit, split_cells, split_of
 from budget.service import load_year
 from budget.units import ZERO, m3
 from budget.year_ledger import YearLedger
@@ -107,10 +108,9 @@ def accounting(
     records = tuple(repo.revenue_records(conn, year=year, node_id=node_id))
     basis, available = revenue_of(records, by_source(book.allocation(node_id, as_of)))
     revenue = counted_revenue(available, factor, inflow_factor)
-    kids = hierarchy.children[node_id]
-    lines = [(c, counted_cells(book.allocation(c, as_of), factor)) for c in kids] or [
-        (node_id, counted_cells(book.allocation(node_id, as_of), factor))
-    ]
+    splits = repo.sector_splits(conn, year=year)
+    split_lines, used = handed_down(book, node_id, as_of, splits)
+    lines = [(n, counted_cells(cells, factor)) for n, cells in split_lines]
     spent = add_allocations(cells for _, cells in lines)
     balance = check_balance(revenue, by_sector(spent))
     inflow = inflow_check(records, inflow_factor)
@@ -118,7 +118,7 @@ def accounting(
     have, need = by_family(revenue), by_family(by_source(spent))
     if any(v > have.get(f, ZERO) for f, v in need.items()):
         protected = repo.protected_volumes(conn, year=year)
-        kept_by = _kept_sectors(book, as_of)
+        kept_by = _kept_sectors(book, as_of, splits)
         items = [
             item
             for n, cells in lines
@@ -127,9 +127,10 @@ def accounting(
             )
         ]
         cuts = cut_list(revenue, items)
+    estimated = [Finding("6.5.3 sector split", x.note) for x in used if x.basis.is_estimate]
     return AccountingView(
         balance,
-        check_sector_equals_source(by_sector(spent), by_source(spent)),
+        [*check_sector_equals_source(by_sector(spent), by_source(spent)), *estimated],
         cuts,
         revenue_basis=basis,
         revenue_by_source=revenue,
@@ -160,13 +161,19 @@ def inflow_check(
     )
 
 
-def _kept_sectors(book: YearLedger, as_of: datetime) -> Callable[[int], Collection[Sector]]:
-    """The sectors a node keeps for itself: volume not handed down to its children."""
+def _kept_sectors(
+    book: YearLedger, as_of: datetime, splits: Mapping[int, SectorSplit]
+) -> Callable[[int], Collection[Sector]]:
+    """The sectors a node keeps for itself: volume not handed down to its children
+    (sector-split, as the cut list sees the lines)."""
+
+    def cells(node_id: int) -> Allocation:
+        return split_allocation(book, node_id, as_of, splits)[0]
 
     def kept(node_id: int) -> Collection[Sector]:
-        own = by_sector(book.allocation(node_id, as_of))
+        own = by_sector(cells(node_id))
         kids = book.hierarchy.children[node_id]
-        handed = by_sector(add_allocations(book.allocation(c, as_of) for c in kids))
+        handed = by_sector(add_allocations(cells(c) for c in kids))
         return {s for s, v in own.items() if v > handed.get(s, ZERO)}
 
     return kept
@@ -190,21 +197,49 @@ def protected_of(
     return total
 
 
+def split_allocation(
+    book: YearLedger, node_id: int, as_of: datetime, splits: Mapping[int, SectorSplit]
+) -> tuple[Allocation, SectorSplit | None]:
+    """A node's cells with its 未分行业 volume spread by its sector split (its own,
+    else its nearest ancestor's); the split is returned when it was used."""
+    cells = book.allocation(node_id, as_of)
+    split = split_of(book.hierarchy, splits, node_id)
+    used = split if any(sec is Sector.UNSPECIFIED and v for (_, sec), v in cells.items()) else None
+    return split_cells(cells, split), used
+
+
+def handed_down(
+    book: YearLedger, node_id: int, as_of: datetime, splits: Mapping[int, SectorSplit]
+) -> tuple[list[tuple[int, Allocation]], tuple[SectorSplit, ...]]:
+    """The expenditure lines of a node — each child's cells (the node's own, for
+    a leaf), sector-split — and the splits used, once each."""
+    kids = book.hierarchy.children[node_id] or [node_id]
+    lines, used = [], []
+    for n in kids:
+        cells, split = split_allocation(book, n, as_of, splits)
+        lines.append((n, cells))
+        if split is not None and split not in used:
+            used.append(split)
+    return lines, tuple(used)
+
+
 def area_year(
     book: YearLedger,
     node_id: int,
     as_of: datetime,
     records: Sequence[RevenueRecord] = (),
+    splits: Mapping[int, SectorSplit] | None = None,
 ) -> AreaYear:
     """A node's budget year as an area of the appendix tables: its recorded
     revenue by source (its own budget by source when nothing is recorded, see
     ``revenue_of``), what it hands down (its own cells, for a leaf) the
-    expenditure. Both in full, non-conventional water included. Traded and
+    expenditure, 未分行业 volumes spread by the sector splits (marked when
+    estimated). Both in full, non-conventional water included. Traded and
     transferred water bought in fill 买入指标 and 调入水量; what leaves the
     region is not recorded, so 卖出指标 and 调出水量 stay blank."""
     own = book.allocation(node_id, as_of)
-    kids = book.hierarchy.children[node_id]
-    spent = add_allocations(book.allocation(c, as_of) for c in kids) if kids else own
+    lines, used = handed_down(book, node_id, as_of, splits or {})
+    spent = add_allocations(cells for _, cells in lines)
     _, revenue = revenue_of([r for r in records if r.node_id == node_id], by_source(own))
     node = book.hierarchy.nodes[node_id]
     return AreaYear(
@@ -214,6 +249,7 @@ def area_year(
         spent,
         traded_in_m3=revenue.get(Source.TRADED, ZERO),
         transferred_in_m3=revenue.get(Source.TRANSFERRED, ZERO),
+        notes=tuple(split.note for split in used),
     )
 
 
@@ -223,7 +259,8 @@ def county_table_of(
     """宁夏 附录 A for a node (a county, or any node read as one)."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
     records = repo.revenue_records(conn, year=year, node_id=node_id)
-    return county_table(area_year(book, node_id, as_of, records))
+    splits = repo.sector_splits(conn, year=year)
+    return county_table(area_year(book, node_id, as_of, records, splits))
 
 
 def region_table_of(
@@ -239,13 +276,14 @@ def region_table_of(
     ``depth=2``, their children as the second (县区), as the seed lays them out."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
     records = repo.revenue_records(conn, year=year)
+    splits = repo.sector_splits(conn, year=year)
     parts = [
         RegionPart(
-            area_year(book, child, as_of, records),
-            [area_year(book, g, as_of, records) for g in hierarchy.children[child]]
+            area_year(book, child, as_of, records, splits),
+            [area_year(book, g, as_of, records, splits) for g in hierarchy.children[child]]
             if depth > 1
             else [],
         )
         for child in hierarchy.children[node_id]
     ]
-    return region_table(area_year(book, node_id, as_of, records), parts)
+    return region_table(area_year(book, node_id, as_of, records, splits), parts)

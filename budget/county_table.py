@@ -151,6 +151,7 @@ def county_table(area: AreaYear) -> AccountingTable:
         for number, label, sources, kind in row_specs
     )
     notes += _split_notes(area)
+    notes += area.notes
     return AccountingTable(
         "A",
         "县(区、市)水预算总量核算成果表",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from budget.ganzhou_reclaimed import parse_reclaimed, sector_structure
+from budget.ganzhou_reclaimed import parse_reclaimed, sector_structure, structure_percent
 from budget.hierarchy import NodeLevel
 from budget.import_plan import (
     Discrepancy,
@@ -172,4 +172,5 @@ def parse_ganzhou(
         factor,
         revenue,
         f"{district_name} {year} 区级水预算分配 全区 (stated district total, control figure)",
+        structure_percent(manifest),
     )

@@ -106,6 +106,7 @@ def region_table(region: AreaYear, parts: Sequence[RegionPart]) -> AccountingTab
         kind = "subtotal" if part.parts else "line"
         rows.append(Row(part.area.name, values(part.area), group=part.area.name, kind=kind))
     rows.append(Row(region.name, values(region), group=region.name, kind="total"))
+    notes += dict.fromkeys(n for a in areas for n in a.notes)
     return AccountingTable(
         "B",
         "自治区和地市水预算总量核算成果表",

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from budget.hierarchy import AttachmentKind, NodeLevel
 from budget.kinds import Sector, Source
+from budget.site_sectors import SitePurpose
 
 Volume = Decimal
 
@@ -45,6 +46,42 @@ class NodeOut(BaseModel):
 class AttachmentIn(Strict):
     kind: AttachmentKind
     ref: str = Field(min_length=1)
+    sector: Sector | None = Field(
+        default=None,
+        description="left out: the default of what it is (budget/site_sectors.py: wells and "
+        "canal outlets irrigation, cards irrigation …); null: counts against any sector",
+    )
+
+
+class SectorSplitIn(Strict):
+    """The water office's sector split of a node's 未分行业 budget (replaces an estimate)."""
+
+    year: int = Field(ge=2000, le=2100)
+    shares: dict[Sector, Annotated[Decimal, Field(ge=0, le=1)]] = Field(
+        min_length=1, description="fraction of the node's 未分行业 volume per leaf sector"
+    )
+    reference: str = ""
+
+
+class SectorSplitOut(BaseModel):
+    node_id: int
+    year: int
+    basis: Literal["structure", "quota", "operator"] | None = Field(
+        description="structure / quota: an estimate; operator: given; null: no split"
+    )
+    estimate: bool | None
+    shares: dict[Sector, Decimal]
+    reference: str
+    from_node_id: int | None = Field(
+        description="the node whose split this is (self or an ancestor)"
+    )
+    note: str | None = Field(description="the note every table using the split shows")
+
+
+class SiteSectorIn(Strict):
+    """What a registry site is, and/or its sector (overrides what it is)."""
+
+    purpose: SitePurpose | None = None
     sector: Sector | None = None
 
 

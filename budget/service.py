@@ -18,6 +18,7 @@ from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations
 from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.revenue import RevenueBasis
 from budget.rules import ControlFigure, counted_total
+from budget.sector_split import structure_split
 from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
 
 
@@ -219,6 +220,17 @@ def apply_import(
             basis=RevenueBasis.FORECAST,
             volumes=plan.revenue,
             reference=f"import {import_id}: {plan.revenue_reference}",
+            by=by,
+        )
+    if plan.sector_structure:
+        repo.set_sector_split(
+            conn,
+            node_id=district_id,
+            year=plan.year,
+            split=structure_split(
+                plan.sector_structure,
+                f"{plan.district.name}{plan.year}年用水结构配置（甘州 2.(1)，import {import_id}）",
+            ),
             by=by,
         )
     book = load_year(conn, year=plan.year)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from budget.api.routes import budgets, imports, ledger, nodes, quota, revenue, tokens
+from budget.api.routes import budgets, imports, ledger, nodes, quota, revenue, sectors, tokens
 
 router = APIRouter(prefix="/budget", tags=["budget"])
-for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens):
+for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens, sectors):
     router.include_router(_resource.router)
 
 

@@ -3,7 +3,8 @@
 One module per resource — ``nodes`` (hierarchy, contacts, attachments, plan
 profiles), ``policy`` (the year's factor, permits, control figures, protected
 volumes), ``revenue`` (available water by source), ``ledger`` (entries and
-imports), ``trades`` (trades and counted use), ``tokens`` (API tokens).
+imports), ``sectors`` (sector splits, site sectors), ``trades`` (trades and
+counted use), ``tokens`` (API tokens).
 Functions are keyword-only and take the connection; the caller owns the
 transaction (``budget.service`` wraps each request in one). This package
 re-exports them, so ``repo.create_node`` and friends read the same wherever
@@ -39,6 +40,12 @@ from budget.repository.policy import (
     set_year,
 )
 from budget.repository.revenue import record_revenue, revenue_records
+from budget.repository.sectors import (
+    sector_splits,
+    set_sector_split,
+    set_site_sector,
+    site_of,
+)
 from budget.repository.tokens import Principal, create_token, principal
 from budget.repository.trades import SITE_SOURCES, decide_trade, insert_trade, trade, used_m3
 
@@ -69,10 +76,14 @@ __all__ = [
     "record_import",
     "record_revenue",
     "revenue_records",
+    "sector_splits",
     "set_control_figure",
     "set_plan_profile",
     "set_protected_volumes",
+    "set_sector_split",
+    "set_site_sector",
     "set_year",
+    "site_of",
     "trade",
     "used_m3",
 ]

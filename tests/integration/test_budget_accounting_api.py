@@ -3,6 +3,9 @@ figures, the 7.1.3 surplus, appendices A and B."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import psycopg
 import pytest
 
 from tests.integration.test_budget_api import approve, client, issue, node
@@ -224,16 +227,91 @@ def test_tables_respect_the_callers_scope(client, shortfall_tree):
     assert table(client, village, "region", _bearer(user)).status_code == 200
 
 
-def test_ganzhou_demo_tables_show_what_the_seed_table_leaves_unsplit(client):
+def test_ganzhou_demo_tables_split_the_township_table_by_the_district_structure(client):
+    """Issue 12 done-check: the Ganzhou 2024 table issues by source only; appendix
+    A's sector columns are the district's published structure (甘州 2.(1)), marked
+    as an estimate, and add up to the source totals."""
     files = client.get("/budget/imports/ganzhou/demo").json()
     dry = client.post("/budget/imports/ganzhou", json={**files, "dry_run": True}).json()
     wheres = [d["where"] for d in dry["discrepancies"]]
     done = client.post("/budget/imports/ganzhou", json={**files, "acknowledge": wheres})
     assert done.status_code == 200, done.text
-    ganzhou = {n["code"]: n["node_id"] for n in client.get("/budget/nodes").json()}["ganzhou"]
+    codes = {n["code"]: n["node_id"] for n in client.get("/budget/nodes").json()}
+    ganzhou = codes["ganzhou"]
     body = table(client, ganzhou, "county").json()
-    assert body["columns"][-2]["header"] == ["未分行业"]
-    assert any("未分行业" in note for note in body["notes"])
+    assert "unspecified" not in [c["key"] for c in body["columns"]]
+    estimate = [n for n in body["notes"] if n.startswith("行业分配为估算")]
+    assert len(estimate) == 1
+    assert "甘州 2.(1)" in estimate[0]
+    for label in ("当地地表水", "地下水", "合计"):
+        row = row_values(body, label)
+        families = [Decimal(row[k]) for k in ("agriculture", "industry", "domestic", "ecology")]
+        assert all(f > 0 for f in families), (label, row)
+        # each figure rounded once from m³: the parts may differ by a few hundredths
+        assert abs(sum(families) - Decimal(row["total"])) <= Decimal("0.02"), (label, row)
+    assert row_values(body, "当地地表水")["total"] == "42933.00"  # the township rows as printed
+    assert row_values(body, "地下水")["total"] == "25965.00"
+    surface = row_values(body, "当地地表水")  # the reclaimed plan's lines have sectors
+    assert Decimal(surface["agriculture"]) / Decimal(surface["total"]) == pytest.approx(
+        Decimal("87.45") / Decimal("100.01"), abs=Decimal("1e-6")
+    )
     region = table(client, ganzhou, "region", depth=1).json()
     assert region["rows"][-1]["kind"] == "total"
     assert len(region["rows"]) > 10
+    assert "expenditure.unspecified" not in [c["key"] for c in region["columns"]]
+    # the operator replaces the estimate for one township: its own split, not an estimate
+    town = codes[next(c for c in codes if c != "ganzhou")]
+    split = client.get(f"/budget/nodes/{town}/sector-split", params={"year": 2024}).json()
+    assert (split["basis"], split["estimate"], split["from_node_id"]) == (
+        "structure",
+        True,
+        ganzhou,
+    )
+    given = {"year": 2024, "shares": {"agriculture.irrigation": "0.9", "industry": "0.1"}}
+    put = client.put(f"/budget/nodes/{town}/sector-split", json=given)
+    assert put.status_code == 200, put.text
+    assert (put.json()["basis"], put.json()["estimate"]) == ("operator", False)
+    own = table(client, town, "county").json()
+    assert row_values(own, "合计")["domestic"] == "0.00"
+    assert [n for n in own["notes"] if n.startswith("行业分配为确定")]
+    bad = client.put(
+        f"/budget/nodes/{town}/sector-split",
+        json={"year": 2024, "shares": {"unspecified": "1"}},
+    )
+    assert bad.status_code == 422
+
+
+def test_attachments_get_the_sector_of_what_they_are(client, shortfall_tree, database_url):
+    """Registry sites get a default sector from what they are; a card is irrigation;
+    an attachment's own sector (or an explicit null) is kept."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sites (site_id, name, kind, source) VALUES "
+            "('W9', 'well', 'well', 'groundwater'), ('P9', 'works', 'pump_station', 'groundwater'),"
+            " ('P8', 'plant', 'pump_station', 'groundwater')"
+        )
+    a = shortfall_tree["a"]
+    purpose = client.put("/budget/sites/P8/sector", json={"purpose": "industrial_intake"})
+    assert purpose.status_code == 204, purpose.text
+    assert client.put("/budget/sites/nope/sector", json={"sector": "industry"}).status_code == 404
+    for body in (
+        {"kind": "site", "ref": "W9"},
+        {"kind": "site", "ref": "P9"},
+        {"kind": "site", "ref": "P8"},
+        {"kind": "card", "ref": "C9"},
+        {"kind": "meter", "ref": "M-unknown"},
+    ):
+        assert client.post(f"/budget/nodes/{a}/attachments", json=body).status_code == 204
+    explicit = {"kind": "card", "ref": "C8", "sector": None}
+    assert client.post(f"/budget/nodes/{a}/attachments", json=explicit).status_code == 204
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT ref, sector FROM budget_attachments").fetchall()
+    stored: dict[str, str | None] = dict(rows)
+    assert stored == {
+        "W9": "agriculture.irrigation",
+        "P9": None,  # a pump station can serve anything: 未分行业 until said
+        "P8": "industry",
+        "C9": "agriculture.irrigation",
+        "M-unknown": None,
+        "C8": None,
+    }
