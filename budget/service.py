@@ -19,6 +19,7 @@ from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.revenue import RevenueBasis
 from budget.rules import ControlFigure, counted_total
 from budget.sector_split import structure_split
+from budget.site_sectors import default_sector
 from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
 
 
@@ -270,3 +271,22 @@ def apply_import(
             import_id=import_id,
         )
     return import_id
+
+
+def attach(
+    conn: repo.Conn, *, node_id: int, kind: str, ref: str, sector: Sector | None, given: bool
+) -> Sector | None:
+    """Attach a registry site, meter or IC card to a node. Without a sector
+    ``given``, the water takes the sector of what the thing is
+    (``budget.site_sectors``); a given ``None`` counts against any sector of the
+    node. Returns the sector stored."""
+    if not given:
+        site = repo.site_of(conn, kind=kind, ref=ref)
+        sector = default_sector(
+            kind,
+            site_kind=site[0] if site else None,
+            purpose=site[1] if site else None,
+            site_sector=site[2] if site else None,
+        )
+    repo.attach(conn, node_id=node_id, kind=kind, ref=ref, sector=sector)
+    return sector

@@ -14,6 +14,7 @@ end) and approved by ``built_at`` (甘州: 告知—复核—下达—执行—�
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from budget.accounting_service import area_year
@@ -22,7 +23,7 @@ from budget.ledger import EntryKind
 from budget.region_table import RegionPart, region_table
 from budget.units import ZERO
 from budget.year_ledger import YearLedger, year_bounds
-from reports.breakdown import breakdown_table, charges_table, rate
+from reports.breakdown import breakdown_table, charges_table, rate, split_budget
 from reports.document import (
     Appendix,
     Chart,
@@ -111,15 +112,17 @@ def final_accounts(inputs: ReportInputs) -> Document:
     ), (Text("note.counted"),))
     book = YearLedger(h, inputs.year)
     book.load(entries)
-    own = budget_cells(book.allocation(inputs.root_id, inputs.as_of))
+    split, split_notes = split_budget(inputs, book.allocation(inputs.root_id, inputs.as_of))
+    own = budget_cells(split)
     root_cells = (draws.get(inputs.root_id) or NodeDraw()).cells
     sections: list[Section] = [
         summary,
         Table("ledger", "section.final_nodes", columns, tuple(rows), (Text("note.final"),)),
         breakdown_table(key="by_source", title="section.by_source", by="source",
                         budget=by_source(own), drawn=by_source(root_cells)),
-        breakdown_table(key="by_sector", title="section.by_sector", by="sector",
-                        budget=by_sector(own), drawn=by_sector(root_cells)),
+        replace(breakdown_table(key="by_sector", title="section.by_sector", by="sector",
+                                budget=by_sector(own), drawn=by_sector(root_cells)),
+                notes=split_notes),
     ]
     children = [(n, r) for (n, depth), r in zip(listed, rates, strict=True) if depth == 1]
     if children:
@@ -138,13 +141,15 @@ def final_accounts(inputs: ReportInputs) -> Document:
 def _appendices(inputs: ReportInputs, book: YearLedger) -> list[Section]:
     """附录 A of the root and 附录 B of the root over its children (and theirs)."""
     h, root, as_of = inputs.hierarchy, inputs.root_id, inputs.as_of
-    records = list(inputs.revenue)
+    records, splits = list(inputs.revenue), inputs.sector_splits
     parts = [
-        RegionPart(area_year(book, child, as_of, records),
-                   [area_year(book, g, as_of, records) for g in sorted(h.children[child])])
+        RegionPart(area_year(book, child, as_of, records, splits),
+                   [area_year(book, g, as_of, records, splits)
+                    for g in sorted(h.children[child])])
         for child in sorted(h.children[root])
     ]
+    area = area_year(book, root, as_of, records, splits)
     return [
-        Appendix("appendix_a", county_table(area_year(book, root, as_of, records))),
-        Appendix("appendix_b", region_table(area_year(book, root, as_of, records), parts)),
+        Appendix("appendix_a", county_table(area)),
+        Appendix("appendix_b", region_table(area, parts)),
     ]

@@ -20,6 +20,7 @@ from budget.hierarchy import Hierarchy
 from budget.ledger import Allocation, LedgerEntry
 from budget.plan_profile import PlanProfile
 from budget.revenue import RevenueRecord
+from budget.sector_split import SectorSplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +91,5 @@ class ReportInputs:
     unattributed_m3: Decimal = Decimal(0)  # counted water of sites attached to no node
     entries: Sequence[LedgerEntry] = ()  # the year's approved ledger (final accounts)
     revenue: Sequence[RevenueRecord] = ()  # recorded revenue (appendix tables)
+    # sector splits of budgets issued by source only (budget.sector_split), by node
+    sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)

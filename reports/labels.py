@@ -164,6 +164,20 @@ _BOTH: dict[str, tuple[str, str]] = {
     "note.charges": ("超出定额部分分档累进加价（按地区、水源、作物类别设定）。",
                      "The excess over quota is charged band by band at rising multipliers "
                      "(set per area, source and crop class)."),
+    "note.sector_split.structure": (
+        "分行业预算为估算：未分行业水量按区县用水结构配置分到各行业（依据：{reference}），"
+        "可由水行政主管部门逐节点替换。",
+        "Budgets by sector are estimated: volumes issued by source only are split by the "
+        "district's published water-use structure ({reference}); the water office can "
+        "replace the split per node."),
+    "note.sector_split.quota": (
+        "分行业预算为估算：未分行业水量按零基定额测算分到各行业（依据：{reference}）。",
+        "Budgets by sector are estimated: volumes issued by source only are split by the "
+        "zero-based quota calculation ({reference})."),
+    "note.sector_split.operator": (
+        "未分行业水量按水行政主管部门确定的比例分到各行业（依据：{reference}）。",
+        "Volumes issued by source only are split by sector as the water office set "
+        "({reference})."),
     "note.final": ("结余 = 决算预算 − 实际用水；负数为超用。",
                    "Balance = final budget − water used; negative is an overrun."),
     "page.title": ("我的用水", "My water"),

@@ -14,7 +14,7 @@ the alerts and the dashboards agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
@@ -22,7 +22,13 @@ from budget.units import ZERO
 from monitor.budget_alerts import Level, budget_level
 from monitor.execution import BudgetPeriod, Execution, evaluate_execution
 from reports import quality_section
-from reports.breakdown import breakdown_table, change, charges_table, listed_under
+from reports.breakdown import (
+    breakdown_table,
+    change,
+    charges_table,
+    listed_under,
+    split_budget,
+)
 from reports.document import (
     Chart,
     Column,
@@ -118,7 +124,8 @@ def monthly_report(inputs: ReportInputs) -> Document:
     root = rows[0]
     root_draw = draws.get(inputs.root_id) or NodeDraw()
     root_last = last.get(inputs.root_id) or NodeDraw()
-    own = budget_cells(inputs.budgets.get(inputs.root_id, {}))
+    split, split_notes = split_budget(inputs, inputs.budgets.get(inputs.root_id, {}))
+    own = budget_cells(split)
     month_rolled = _month_cells(inputs)
     month_column = Column("month", "col.drawn_month", V.VOLUME)
     sections: list[Section] = [
@@ -128,11 +135,11 @@ def monthly_report(inputs: ReportInputs) -> Document:
             drawn=by_source(root_draw.cells),
             extra={"month": (month_column, by_source(month_rolled))},
             last_year=by_source(root_last.cells)),
-        breakdown_table(
+        replace(breakdown_table(
             key="by_sector", title="section.by_sector", by="sector", budget=by_sector(own),
             drawn=by_sector(root_draw.cells),
             extra={"month": (month_column, by_sector(month_rolled))},
-            last_year=by_sector(root_last.cells)),
+            last_year=by_sector(root_last.cells)), notes=split_notes),
         _monthly_chart(inputs, root, root_draw),
     ]
     children = [r for r in rows if r.depth == 1]

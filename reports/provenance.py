@@ -48,6 +48,11 @@ def provenance(inputs: ReportInputs) -> dict[str, Any]:
         "revenue": [[r.node_id, r.basis.value, {s.value: str(v) for s, v in r.volumes.items()}]
                     for r in inputs.revenue if r.node_id in listed],
         "unattributed_m3": str(inputs.unattributed_m3),
+        "sector_splits": {
+            str(n): [x.basis.value, {k.value: str(v) for k, v in x.shares.items()}, x.reference]
+            for n, x in sorted(inputs.sector_splits.items())
+            if n in listed or n in h.path_to_root(inputs.root_id)
+        },
     }
 
 

@@ -10,7 +10,8 @@ Nothing stored is ever rewritten. Each call runs in the caller's transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from budget import repository as budget_repo
 from budget.hierarchy import Hierarchy
 from budget.ledger import LedgerEntry, effective_budgets
 from budget.revenue import RevenueRecord
+from budget.sector_split import SectorSplit
 from budget.year_ledger import BUDGET_TIMEZONE, year_bounds
 from monitor.execution import BudgetPeriod
 from reports import repository as repo
@@ -59,12 +61,14 @@ class YearData:
     year: int
     factor: Decimal
     revenue: list[RevenueRecord]
+    sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
 
 
 def year_data(conn: repo.Conn, *, year: int) -> YearData:
     return YearData(repo.hierarchy(conn), year,
                     budget_repo.load_policy(conn, year=year).non_conventional_factor,
-                    budget_repo.revenue_records(conn, year=year))
+                    budget_repo.revenue_records(conn, year=year),
+                    budget_repo.sector_splits(conn, year=year))
 
 
 def _entries(conn: repo.Conn, h: Hierarchy, node_id: int, listed: list[int], year: int,
@@ -106,6 +110,7 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
                          if h.nodes[node_id].parent_id is None else Decimal(0)),
         entries=entries if not monthly else (),
         revenue=data.revenue if not monthly else (),
+        sector_splits=data.sector_splits,
     )
 
 

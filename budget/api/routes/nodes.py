@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from budget import repository as repo
 from budget import schemas as s
+from budget import service
 from budget.api.deps import AccessDep, ConnDep
 from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import AttachmentKind, Contact, Node
 from budget.plan_profile import PlanProfile, ProfileError
-from budget.site_sectors import default_sector
 
 router = APIRouter()
 
@@ -71,17 +71,14 @@ def get_node(node_id: int, access: AccessDep) -> s.NodeOut:
 )
 def attach(node_id: int, body: s.AttachmentIn, conn: ConnDep, access: AccessDep) -> None:
     access.write(node_id)
-    kind = AttachmentKind(body.kind).value
-    sector = body.sector
-    if "sector" not in body.model_fields_set:  # left out: the default of what it is
-        site = repo.site_of(conn, kind=kind, ref=body.ref)
-        sector = default_sector(
-            kind,
-            site_kind=site[0] if site else None,
-            purpose=site[1] if site else None,
-            site_sector=site[2] if site else None,
-        )
-    repo.attach(conn, node_id=node_id, kind=kind, ref=body.ref, sector=sector)
+    service.attach(
+        conn,
+        node_id=node_id,
+        kind=AttachmentKind(body.kind).value,
+        ref=body.ref,
+        sector=body.sector,
+        given="sector" in body.model_fields_set,  # left out: the default of what it is
+    )
 
 
 @router.put(
