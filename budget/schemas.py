@@ -424,6 +424,16 @@ class ProductIn(Strict):
     sector: Sector = Sector.INDUSTRY
 
 
+class ResidentsIn(Strict):
+    """城乡居民生活用水: population × per-capita norm (capped: 农村 80, 城镇 120 升/(人·天))."""
+
+    population: Decimal = Field(ge=0, description="人")
+    norm_l_per_person_day: Decimal = Field(ge=0, description="升/(人·天)")
+    source: Source
+    sector: Literal[Sector.RURAL_RESIDENTS, Sector.URBAN_RESIDENTS] = Sector.RURAL_RESIDENTS
+    days: int = Field(default=365, ge=1, le=366)
+
+
 class QuotaIn(Strict):
     """Zero-based quota inputs of one node (甘州 附件1)."""
 
@@ -433,6 +443,14 @@ class QuotaIn(Strict):
     )
     crops: list[CropIn] = []
     products: list[ProductIn] = Field(default=[], description="industrial and service outputs")
+    residents: list[ResidentsIn] = Field(
+        default=[], description="per-capita domestic norms, their own lines"
+    )
+    record_split: bool = Field(
+        default=False,
+        description="record the proposal's sector shares as the node's sector split (basis "
+        "quota, an estimate) for its budget issued by source only",
+    )
     valid_from: AwareDatetime | None = Field(
         default=None, description="valid_from of the draft entries; default 1 January"
     )
