@@ -65,6 +65,8 @@ class AccountingView:
     inflow_factor: Decimal = Decimal(1)
     records: tuple[RevenueRecord, ...] = ()
     surplus: tuple[SurplusLine, ...] = ()  # 7.1.3 per source kind with water to spare
+    expenditure_by_sector: Mapping[Sector, Decimal] = field(default_factory=dict)
+    splits_used: tuple[SectorSplit, ...] = ()  # sector splits of 未分行业 volumes
 
 
 def revenue_of(
@@ -104,11 +106,35 @@ def accounting(
     A recorded ``updated`` inflow (× the what-if) is compared with the
     ``forecast``; beyond ±15 % the response flags a dynamic adjustment (7.4.3 a)."""
     book = load_year(conn, year=year, hierarchy=hierarchy)
-    factor = book.policy.non_conventional_factor
-    records = tuple(repo.revenue_records(conn, year=year, node_id=node_id))
+    return account(
+        book,
+        node_id,
+        as_of,
+        records=repo.revenue_records(conn, year=year, node_id=node_id),
+        splits=repo.sector_splits(conn, year=year),
+        protected=repo.protected_volumes(conn, year=year),
+        factor=book.policy.non_conventional_factor,
+        inflow_factor=inflow_factor,
+    )
+
+
+def account(
+    book: YearLedger,
+    node_id: int,
+    as_of: datetime,
+    *,
+    records: Sequence[RevenueRecord],
+    splits: Mapping[int, SectorSplit],
+    protected: Mapping[int, ProtectedVolumes],
+    factor: Decimal,
+    inflow_factor: Decimal = Decimal(1),
+) -> AccountingView:
+    """The computation behind ``accounting`` (the API) and the final accounts'
+    收支平衡分析: pure, over a loaded year ledger."""
+    hierarchy = book.hierarchy
+    records = tuple(r for r in records if r.node_id == node_id)
     basis, available = revenue_of(records, by_source(book.allocation(node_id, as_of)))
     revenue = counted_revenue(available, factor, inflow_factor)
-    splits = repo.sector_splits(conn, year=year)
     split_lines, used = handed_down(book, node_id, as_of, splits)
     lines = [(n, counted_cells(cells, factor)) for n, cells in split_lines]
     spent = add_allocations(cells for _, cells in lines)
@@ -117,7 +143,6 @@ def accounting(
     cuts = None
     have, need = by_family(revenue), by_family(by_source(spent))
     if any(v > have.get(f, ZERO) for f, v in need.items()):
-        protected = repo.protected_volumes(conn, year=year)
         kept_by = _kept_sectors(book, as_of, splits)
         items = [
             item
@@ -141,6 +166,8 @@ def accounting(
         inflow_factor=inflow_factor,
         records=records,
         surplus=surplus_list(revenue, by_source(spent)),
+        expenditure_by_sector=by_sector(spent),
+        splits_used=used,
     )
 
 

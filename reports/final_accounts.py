@@ -17,12 +17,14 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from budget.accounting_service import area_year
+from budget.accounting_service import account, area_year
+from budget.accounting_tables import AreaYear
 from budget.county_table import county_table
 from budget.ledger import EntryKind
 from budget.region_table import RegionPart, region_table
 from budget.units import ZERO
 from budget.year_ledger import YearLedger, year_bounds
+from reports.balance_section import balance_sections, reconciliation
 from reports.breakdown import breakdown_table, charges_table, rate, split_budget
 from reports.document import (
     Appendix,
@@ -131,14 +133,19 @@ def final_accounts(inputs: ReportInputs) -> Document:
             tuple(h.nodes[n].name for n, _ in children),
             (Series("series.execution_rate", tuple(r for _, r in children), "bar"),), V.RATE))
     sections.append(charges_table(inputs))
-    sections += _appendices(inputs, book)
+    area, appendices = _appendices(inputs, book)
+    sections.append(reconciliation(book.allocation(inputs.root_id, inputs.as_of), area, factor))
+    sections += balance_sections(account(
+        book, inputs.root_id, inputs.as_of, records=inputs.revenue,
+        splits=inputs.sector_splits, protected=inputs.protected, factor=factor))
+    sections += appendices
     node = h.nodes[inputs.root_id]
     return Document("final_accounts", "title.final_accounts", node.code, node.name,
                     node.level.value, str(inputs.year), inputs.as_of, inputs.built_at,
                     tuple(sections))
 
 
-def _appendices(inputs: ReportInputs, book: YearLedger) -> list[Section]:
+def _appendices(inputs: ReportInputs, book: YearLedger) -> tuple[AreaYear, list[Section]]:
     """附录 A of the root and 附录 B of the root over its children (and theirs)."""
     h, root, as_of = inputs.hierarchy, inputs.root_id, inputs.as_of
     records, splits = list(inputs.revenue), inputs.sector_splits
@@ -149,7 +156,7 @@ def _appendices(inputs: ReportInputs, book: YearLedger) -> list[Section]:
         for child in sorted(h.children[root])
     ]
     area = area_year(book, root, as_of, records, splits)
-    return [
+    return area, [
         Appendix("appendix_a", county_table(area)),
         Appendix("appendix_b", region_table(area, parts)),
     ]

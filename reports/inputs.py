@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import Hierarchy
 from budget.ledger import Allocation, LedgerEntry
 from budget.plan_profile import PlanProfile
@@ -93,3 +94,5 @@ class ReportInputs:
     revenue: Sequence[RevenueRecord] = ()  # recorded revenue (appendix tables)
     # sector splits of budgets issued by source only (budget.sector_split), by node
     sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
+    # 7.1.2 figures recorded per node (budget.cut_list), for 收支平衡分析
+    protected: Mapping[int, ProtectedVolumes] = field(default_factory=dict)

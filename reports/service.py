@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from budget import repository as budget_repo
+from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import Hierarchy
 from budget.ledger import LedgerEntry, effective_budgets
 from budget.revenue import RevenueRecord
@@ -62,13 +63,15 @@ class YearData:
     factor: Decimal
     revenue: list[RevenueRecord]
     sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
+    protected: Mapping[int, ProtectedVolumes] = field(default_factory=dict)
 
 
 def year_data(conn: repo.Conn, *, year: int) -> YearData:
     return YearData(repo.hierarchy(conn), year,
                     budget_repo.load_policy(conn, year=year).non_conventional_factor,
                     budget_repo.revenue_records(conn, year=year),
-                    budget_repo.sector_splits(conn, year=year))
+                    budget_repo.sector_splits(conn, year=year),
+                    budget_repo.protected_volumes(conn, year=year))
 
 
 def _entries(conn: repo.Conn, h: Hierarchy, node_id: int, listed: list[int], year: int,
@@ -111,6 +114,7 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
         entries=entries if not monthly else (),
         revenue=data.revenue if not monthly else (),
         sector_splits=data.sector_splits,
+        protected=data.protected if not monthly else {},
     )
 
 
