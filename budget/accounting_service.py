@@ -256,6 +256,7 @@ def area_year(
     as_of: datetime,
     records: Sequence[RevenueRecord] = (),
     splits: Mapping[int, SectorSplit] | None = None,
+    divisions: Mapping[int, str] | None = None,
 ) -> AreaYear:
     """A node's budget year as an area of the appendix tables: its recorded
     revenue by source (its own budget by source when nothing is recorded, see
@@ -263,7 +264,8 @@ def area_year(
     expenditure, 未分行业 volumes spread by the sector splits (marked when
     estimated). Both in full, non-conventional water included. Traded and
     transferred water bought in fill 买入指标 and 调入水量; what leaves the
-    region is not recorded, so 卖出指标 and 调出水量 stay blank."""
+    region is not recorded, so 卖出指标 and 调出水量 stay blank. The code is the
+    node's administrative division code (行政区划代码) where recorded, else blank."""
     own = book.allocation(node_id, as_of)
     lines, used = handed_down(book, node_id, as_of, splits or {})
     spent = add_allocations(cells for _, cells in lines)
@@ -271,7 +273,7 @@ def area_year(
     node = book.hierarchy.nodes[node_id]
     return AreaYear(
         node.name,
-        node.code,
+        (divisions or {}).get(node_id, ""),
         dict(revenue),
         spent,
         traded_in_m3=revenue.get(Source.TRADED, ZERO),
@@ -287,7 +289,8 @@ def county_table_of(
     book = load_year(conn, year=year, hierarchy=hierarchy)
     records = repo.revenue_records(conn, year=year, node_id=node_id)
     splits = repo.sector_splits(conn, year=year)
-    return county_table(area_year(book, node_id, as_of, records, splits))
+    divisions = repo.division_codes(conn)
+    return county_table(area_year(book, node_id, as_of, records, splits, divisions))
 
 
 def region_table_of(
@@ -304,13 +307,13 @@ def region_table_of(
     book = load_year(conn, year=year, hierarchy=hierarchy)
     records = repo.revenue_records(conn, year=year)
     splits = repo.sector_splits(conn, year=year)
+    divisions = repo.division_codes(conn)
+
+    def area(n: int) -> AreaYear:
+        return area_year(book, n, as_of, records, splits, divisions)
+
     parts = [
-        RegionPart(
-            area_year(book, child, as_of, records, splits),
-            [area_year(book, g, as_of, records, splits) for g in hierarchy.children[child]]
-            if depth > 1
-            else [],
-        )
+        RegionPart(area(child), [area(g) for g in hierarchy.children[child]] if depth > 1 else [])
         for child in hierarchy.children[node_id]
     ]
-    return region_table(area_year(book, node_id, as_of, records, splits), parts)
+    return region_table(area(node_id), parts)

@@ -67,6 +67,7 @@ class ImportPlan:
     # The district's published sector structure, percent by sector family (甘州 2.(1)):
     # recorded as the district's estimated sector split (budget.sector_split).
     sector_structure: Mapping[SectorFamily, Decimal] = field(default_factory=dict)
+    district_division_code: str | None = None  # 行政区划代码 (GB/T 2260) of the district
 
 
 def parse_number(text: str, where: str, problems: list[str], *, blank_ok: bool) -> Decimal | None:

@@ -78,6 +78,13 @@ class SectorSplitOut(BaseModel):
     note: str | None = Field(description="the note every table using the split shows")
 
 
+class DivisionCodeIn(Strict):
+    division_code: str = Field(
+        pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$",
+        description="行政区划代码: 6 digits (county), 9 (township) or 12 (village)",
+    )
+
+
 class SiteSectorIn(Strict):
     """What a registry site is, and/or its sector (overrides what it is)."""
 

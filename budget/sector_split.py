@@ -84,8 +84,9 @@ class SectorSplit:
     def note(self) -> str:
         """The line shown under every table that uses the split (Chinese documents)."""
         parts = "、".join(
-            f"{sector.label}{(share * 100).quantize(Decimal('0.01'))}%"
-            for sector, share in self.shares.items()
+            f"{sector.label}{(self.shares[sector] * 100).quantize(Decimal('0.01'))}%"
+            for sector in Sector
+            if sector in self.shares
         )
         mark = "估算" if self.basis.is_estimate else "确定"
         return (

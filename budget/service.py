@@ -223,6 +223,8 @@ def apply_import(
             reference=f"import {import_id}: {plan.revenue_reference}",
             by=by,
         )
+    if plan.district_division_code:
+        repo.set_division_code(conn, node_id=district_id, division_code=plan.district_division_code)
     if plan.sector_structure:
         repo.set_sector_split(
             conn,

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from budget.api.deps import Access, AccessDep, ConnDep, aware
@@ -55,6 +55,32 @@ def _info(r: repo.StoredReport) -> ReportInfo:
                       built_by=r.built_by, changes=r.changes,
                       downloads={f: f"/reports/{r.report_id}?format={f}"
                                  for f in (*FORMATS, "json")})
+
+
+class TextsIn(BaseModel):
+    """Operator-written parts of the final accounts (宁夏 附录C), plain text."""
+
+    texts: dict[Literal["region", "implementation", "special", "safeguards"], str]
+
+
+@router.put("/texts/{node_id}/{year}", response_model=dict[str, str])
+def set_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], body: TextsIn,
+              conn: ConnDep, access: AccessDep) -> dict[str, str]:
+    """概述 (region, implementation), 特殊情况说明 (special) and 保障措施 (safeguards) of
+    the node's final accounts of the year; they appear when the accounts are next
+    issued (a changed text gives a new revision). Operators within their subtree."""
+    access.write(node_id)
+    for section, text in body.texts.items():
+        repo.add_report_text(conn, node_id=node_id, year=year, section=section,
+                             body=text.strip(), by=access.principal.name)
+    return repo.report_texts(conn, node_id=node_id, year=year)
+
+
+@router.get("/texts/{node_id}/{year}", response_model=dict[str, str])
+def get_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], conn: ConnDep,
+              access: AccessDep) -> dict[str, str]:
+    access.read(node_id)
+    return repo.report_texts(conn, node_id=node_id, year=year)
 
 
 @router.get("", response_model=list[ReportInfo])

@@ -42,6 +42,7 @@ from reports.document import (
 )
 from reports.inputs import ReportInputs
 from reports.monthly import ReportError
+from reports.outline_sections import directory, text_section
 from reports.rollup import (
     NodeDraw,
     budget_cells,
@@ -119,6 +120,8 @@ def final_accounts(inputs: ReportInputs) -> Document:
     root_cells = (draws.get(inputs.root_id) or NodeDraw()).cells
     sections: list[Section] = [
         summary,
+        text_section(inputs, "overview", ("region", "implementation")),
+        *directory(inputs, book),
         Table("ledger", "section.final_nodes", columns, tuple(rows), (Text("note.final"),)),
         breakdown_table(key="by_source", title="section.by_source", by="source",
                         budget=by_source(own), drawn=by_source(root_cells)),
@@ -138,6 +141,8 @@ def final_accounts(inputs: ReportInputs) -> Document:
     sections += balance_sections(account(
         book, inputs.root_id, inputs.as_of, records=inputs.revenue,
         splits=inputs.sector_splits, protected=inputs.protected, factor=factor))
+    sections.append(text_section(inputs, "special", ("special",)))
+    sections.append(text_section(inputs, "safeguards", ("safeguards",)))
     sections += appendices
     node = h.nodes[inputs.root_id]
     return Document("final_accounts", "title.final_accounts", node.code, node.name,
@@ -148,14 +153,14 @@ def final_accounts(inputs: ReportInputs) -> Document:
 def _appendices(inputs: ReportInputs, book: YearLedger) -> tuple[AreaYear, list[Section]]:
     """附录 A of the root and 附录 B of the root over its children (and theirs)."""
     h, root, as_of = inputs.hierarchy, inputs.root_id, inputs.as_of
-    records, splits = list(inputs.revenue), inputs.sector_splits
+    records, splits, codes = list(inputs.revenue), inputs.sector_splits, inputs.division_codes
     parts = [
-        RegionPart(area_year(book, child, as_of, records, splits),
-                   [area_year(book, g, as_of, records, splits)
+        RegionPart(area_year(book, child, as_of, records, splits, codes),
+                   [area_year(book, g, as_of, records, splits, codes)
                     for g in sorted(h.children[child])])
         for child in sorted(h.children[root])
     ]
-    area = area_year(book, root, as_of, records, splits)
+    area = area_year(book, root, as_of, records, splits, codes)
     return area, [
         Appendix("appendix_a", county_table(area)),
         Appendix("appendix_b", region_table(area, parts)),

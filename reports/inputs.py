@@ -96,3 +96,6 @@ class ReportInputs:
     sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
     # 7.1.2 figures recorded per node (budget.cut_list), for 收支平衡分析
     protected: Mapping[int, ProtectedVolumes] = field(default_factory=dict)
+    # 行政区划代码 of nodes, and the operator-written texts of the root's final accounts
+    division_codes: Mapping[int, str] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)

@@ -221,3 +221,26 @@ def last_year(moment: datetime) -> datetime:
         return moment.replace(year=moment.year - 1)
     except ValueError:
         return moment.replace(year=moment.year - 1, day=28) + timedelta(days=1)
+
+
+TEXT_SECTIONS = ("region", "implementation", "special", "safeguards")
+"""附录C 一(一) 区域概况, 一(二) 水预算实施情况, 三(四) 特殊情况说明, 四 保障措施."""
+
+
+def report_texts(conn: Conn, *, node_id: int, year: int) -> dict[str, str]:
+    """The newest operator-written text of each section of a node's final accounts."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (section) section, body FROM report_texts "
+        "WHERE node_id = %s AND year = %s ORDER BY section, text_id DESC",
+        (node_id, year),
+    ).fetchall()
+    return {str(section): str(body) for section, body in rows}
+
+
+def add_report_text(conn: Conn, *, node_id: int, year: int, section: str, body: str,
+                    by: str) -> None:
+    conn.execute(
+        "INSERT INTO report_texts (node_id, year, section, body, recorded_by) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (node_id, year, section, body, by),
+    )

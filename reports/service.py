@@ -64,6 +64,7 @@ class YearData:
     revenue: list[RevenueRecord]
     sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
     protected: Mapping[int, ProtectedVolumes] = field(default_factory=dict)
+    division_codes: Mapping[int, str] = field(default_factory=dict)
 
 
 def year_data(conn: repo.Conn, *, year: int) -> YearData:
@@ -71,7 +72,8 @@ def year_data(conn: repo.Conn, *, year: int) -> YearData:
                     budget_repo.load_policy(conn, year=year).non_conventional_factor,
                     budget_repo.revenue_records(conn, year=year),
                     budget_repo.sector_splits(conn, year=year),
-                    budget_repo.protected_volumes(conn, year=year))
+                    budget_repo.protected_volumes(conn, year=year),
+                    budget_repo.division_codes(conn))
 
 
 def _entries(conn: repo.Conn, h: Hierarchy, node_id: int, listed: list[int], year: int,
@@ -115,6 +117,8 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
         revenue=data.revenue if not monthly else (),
         sector_splits=data.sector_splits,
         protected=data.protected if not monthly else {},
+        division_codes=data.division_codes,
+        texts=repo.report_texts(conn, node_id=node_id, year=year) if not monthly else {},
     )
 
 

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from budget.api.routes import budgets, imports, ledger, nodes, quota, revenue, sectors, tokens
+from budget.api.routes import (
+    budgets,
+    divisions,
+    imports,
+    ledger,
+    nodes,
+    quota,
+    revenue,
+    sectors,
+    tokens,
+)
 
 router = APIRouter(prefix="/budget", tags=["budget"])
-for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens, sectors):
+for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens, sectors, divisions):
     router.include_router(_resource.router)
 
 

@@ -41,7 +41,9 @@ from budget.repository.policy import (
 )
 from budget.repository.revenue import record_revenue, revenue_records
 from budget.repository.sectors import (
+    division_codes,
     sector_splits,
+    set_division_code,
     set_sector_split,
     set_site_sector,
     site_of,
@@ -62,6 +64,7 @@ __all__ = [
     "create_token",
     "decide_entry",
     "decide_trade",
+    "division_codes",
     "entries",
     "entry",
     "insert_entry",
@@ -78,6 +81,7 @@ __all__ = [
     "revenue_records",
     "sector_splits",
     "set_control_figure",
+    "set_division_code",
     "set_plan_profile",
     "set_protected_volumes",
     "set_sector_split",

@@ -1,5 +1,5 @@
-"""SQL for sector splits of budgets issued by source only, and the sector
-defaults of registry sites (migration 402)."""
+"""SQL for sector splits of budgets issued by source only, the sector defaults of
+registry sites (migration 402), and administrative division codes (migration 403)."""
 
 from __future__ import annotations
 
@@ -80,3 +80,17 @@ def set_site_sector(
         ),
     ).fetchone()
     return row is not None
+
+
+def division_codes(conn: Conn) -> dict[int, str]:
+    """Administrative division codes (行政区划代码) recorded for budget nodes."""
+    rows = conn.execute("SELECT node_id, division_code FROM budget_division_codes").fetchall()
+    return {int(row[0]): str(row[1]) for row in rows}
+
+
+def set_division_code(conn: Conn, *, node_id: int, division_code: str) -> None:
+    conn.execute(
+        "INSERT INTO budget_division_codes (node_id, division_code) VALUES (%s, %s) "
+        "ON CONFLICT (node_id) DO UPDATE SET division_code = EXCLUDED.division_code",
+        (node_id, division_code),
+    )

@@ -264,3 +264,27 @@ def test_scheduled_jobs_are_registered_and_refresh_revises(database_url, distric
     with psycopg.connect(database_url) as conn:
         issued = repo.list_reports(conn, node_ids=None, kind="monthly", period="2024-06")
     assert {r.node_id for r in issued} == {district[c] for c in ("GZ", "XM", "DM", "XM-1")}
+
+
+def test_the_final_accounts_texts_are_written_by_the_office_and_revise_the_accounts(
+        client, district):
+    """Issue 12, 宁夏 附录C: 概述, 特殊情况说明 and 保障措施 are the operator's text."""
+    xm = bearer(client, "xm")
+    body = {"kind": "final_accounts", "node_id": district["XM"], "period": "2024"}
+    first = client.post("/reports", json=body, headers=xm)
+    assert first.status_code == 201, first.text
+    texts = {"texts": {"region": "小满镇位于甘州区南部。", "special": "6月井灌区停电两周。"}}
+    stored = client.put(f"/reports/texts/{district['XM']}/2024", json=texts, headers=xm)
+    assert stored.status_code == 200, stored.text
+    assert stored.json() == {"region": "小满镇位于甘州区南部。", "special": "6月井灌区停电两周。"}
+    outside = client.put(f"/reports/texts/{district['DM']}/2024", json=texts, headers=xm)
+    assert outside.status_code == 404
+    bad = client.put(f"/reports/texts/{district['XM']}/2024", json={"texts": {"x": "y"}},
+                     headers=xm)
+    assert bad.status_code == 422
+    second = client.post("/reports", json=body, headers=xm)
+    assert second.status_code == 201  # a changed text is a new revision
+    assert second.json()["revision"] == 2
+    html = client.get(f"/reports/{second.json()['report_id']}?format=html", headers=xm).text
+    assert "6月井灌区停电两周。" in html
+    assert "（待水行政主管部门填写）" in html  # 保障措施: nobody wrote it yet

@@ -72,6 +72,8 @@ def test_ganzhou_final_accounts_have_sectors(database_url):
             assert all(f > 0 for f in families), (label, row)
             assert abs(sum(families) - row["total"]) <= Decimal("0.02"), (label, row)
         assert [n for n in a.notes if n.startswith("行业分配为估算")]
+        # the administrative division code, not the internal code `ganzhou`
+        assert [f.value for f in a.fields if f.label == "县(区、市)代码"] == ["620702"]
         by_sector = doc.section("by_sector")
         assert isinstance(by_sector, Table)
         drawn = {r.key: r.cells[2] for r in by_sector.rows}

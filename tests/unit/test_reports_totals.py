@@ -171,3 +171,32 @@ def test_the_chinese_document_writes_years_and_points_in_chinese():
     english = render_html(monthly_report(inputs()), "en")
     assert "个百分点" not in english
     assert " pp" in english
+
+
+def test_the_outline_of_appendix_c_with_the_operators_texts_and_division_codes():
+    base = replace(
+        CASES["by_source_only"],
+        texts={"region": "甘州区位于张掖市中部。", "safeguards": "区水务局牵头。"},
+        division_codes={1: "620702"},
+    )
+    doc = final_accounts(base)
+    keys = [s.key for s in doc.sections]
+    assert keys.index("overview") < keys.index("directory") < keys.index("by_source")
+    assert keys.index("balance") < keys.index("special") < keys.index("safeguards")
+    assert keys.index("safeguards") < keys.index("appendix_a")
+    overview = doc.section("overview")
+    assert isinstance(overview, Figures)
+    assert [(f.key, f.value) for f in overview.items] == [
+        ("region", "甘州区位于张掖市中部。"),
+        ("implementation", "text.to_write"),  # nobody wrote it: says so
+    ]
+    a = doc.section("appendix_a").table  # type: ignore[union-attr]
+    assert [f.value for f in a.fields if f.label == "县(区、市)代码"] == ["620702"]
+    directory = doc.section("directory")
+    assert isinstance(directory, Table)
+    townships = cells(directory, "township")
+    assert (townships["units"], townships["agriculture"], townships["unspecified"]) == (2, 2, 0)
+    units = doc.section("directory_units")
+    assert isinstance(units, Table)
+    assert cells(units, "GZ")["division_code"] == "620702"
+    assert cells(units, "XM")["division_code"] == ""
