@@ -20,6 +20,7 @@ from budget.revenue import RevenueBasis
 from budget.rules import ControlFigure, counted_total
 from budget.sector_split import structure_split
 from budget.site_sectors import default_sector
+from budget.year_closure import YearClosedError, check_open, is_closed
 from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
 
 
@@ -56,6 +57,23 @@ def load_year(conn: repo.Conn, *, year: int, hierarchy: Hierarchy | None = None)
     return book
 
 
+def ensure_year_open(conn: repo.Conn, *, year: int) -> None:
+    """A ledger change into a year whose final accounts were issued is refused (StateError,
+    409, in Chinese) until an administrator reopens the year (``budget.year_closure``)."""
+    try:
+        check_open(year, repo.year_events(conn, year=year))
+    except YearClosedError as error:
+        raise StateError(str(error)) from error
+
+
+def reopen_year(conn: repo.Conn, *, year: int, by: str, reason: str, now: datetime) -> None:
+    """An administrator reopens a closed year; recorded, and the next final accounts say so."""
+    repo.lock_year(conn, year=year)
+    if not is_closed(repo.year_events(conn, year=year)):
+        raise StateError(f"{year}年度未关账，无需重新开放")
+    repo.add_year_event(conn, year=year, event="reopened", at=now, by=by, reason=reason)
+
+
 def approve_entry(conn: repo.Conn, *, entry_id: int, by: str, now: datetime) -> LedgerEntry:
     stored = repo.entry(conn, entry_id=entry_id, for_update=True)
     if stored is None:
@@ -64,6 +82,7 @@ def approve_entry(conn: repo.Conn, *, entry_id: int, by: str, now: datetime) -> 
         raise StateError(f"entry {entry_id} is already {stored.status}")
     _check_four_eyes(f"entry {entry_id}", proposed_by=stored.proposed_by, approver=by)
     repo.lock_year(conn, year=stored.entry.year)
+    ensure_year_open(conn, year=stored.entry.year)
     book = load_year(conn, year=stored.entry.year)
     e = stored.entry
     candidate = LedgerEntry(
@@ -92,6 +111,7 @@ def approve_trade(conn: repo.Conn, *, trade_id: int, by: str, now: datetime) -> 
         raise StateError(f"trade {trade_id} is already {row['status']}")
     _check_four_eyes(f"trade {trade_id}", proposed_by=row["proposed_by"], approver=by)
     repo.lock_year(conn, year=row["year"])
+    ensure_year_open(conn, year=row["year"])
     book = load_year(conn, year=row["year"])
     request = TradeRequest(
         row["seller_id"],
@@ -187,6 +207,7 @@ def apply_import(
     """Create the plan's nodes and issue its volumes, approved, from 1 January, and
     record the district's revenue where the plan gives it; all or nothing."""
     repo.lock_year(conn, year=plan.year)
+    ensure_year_open(conn, year=plan.year)
     hierarchy = repo.load_hierarchy(conn)
     taken = [s.code for s in (plan.district, *plan.nodes) if hierarchy.by_code(s.code)]
     if taken:

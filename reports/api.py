@@ -108,7 +108,7 @@ def issue_report(body: IssueRequest, conn: ConnDep, access: AccessDep,
     try:
         issued = service.issue(conn, kind=body.kind, node_id=body.node_id, period=body.period,
                                built_at=datetime.now(UTC), by=access.principal.name,
-                               as_of=as_of)
+                               as_of=as_of, close_year=True)
     except ReportError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     response.status_code = status.HTTP_201_CREATED if issued.created else status.HTTP_200_OK

@@ -40,8 +40,9 @@ from reports.document import (
     Text,
     ValueKind,
 )
+from reports.formatting import local_time
 from reports.inputs import ReportInputs
-from reports.monthly import ReportError
+from reports.monthly import ReportError, lag_notes
 from reports.outline_sections import directory, text_section
 from reports.rollup import (
     NodeDraw,
@@ -112,7 +113,9 @@ def final_accounts(inputs: ReportInputs) -> Document:
         Figure("balance", "fig.balance", balance, V.VOLUME, flag="bad" if balance < 0 else "ok"),
         Figure("rate", "fig.execution_rate", rate(used, final), V.RATE),
         Figure("charges", "fig.charges_total", sum((c.total for c in charges), ZERO), V.MONEY),
-    ), (Text("note.counted"),))
+    ), (*lag_notes(inputs), Text("note.counted"), *(
+        Text("note.reopened", {"at": local_time(e.at), "by": e.by, "reason": e.reason})
+        for e in inputs.reopenings)))
     book = YearLedger(h, inputs.year)
     book.load(entries)
     split, split_notes = split_budget(inputs, book.allocation(inputs.root_id, inputs.as_of))

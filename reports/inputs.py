@@ -22,6 +22,7 @@ from budget.ledger import Allocation, LedgerEntry
 from budget.plan_profile import PlanProfile
 from budget.revenue import RevenueRecord
 from budget.sector_split import SectorSplit
+from budget.year_closure import YearEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,15 @@ class MeterQuality:
 
 
 @dataclass(frozen=True, slots=True)
+class RollupLag:
+    """Data changes the monitor has not rolled up yet when the report is built."""
+
+    pending: int  # monitor_changes rows still waiting
+    oldest_recorded_at: datetime  # when the oldest of them was written
+    earliest_data_at: datetime | None  # the earliest data time they touch
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInputs:
     """Everything a monthly report or the final accounts of one node needs."""
 
@@ -99,3 +109,6 @@ class ReportInputs:
     # 行政区划代码 of nodes, and the operator-written texts of the root's final accounts
     division_codes: Mapping[int, str] = field(default_factory=dict)
     texts: Mapping[str, str] = field(default_factory=dict)
+    # administrators' reopenings of the closed year (budget.year_closure), oldest first
+    reopenings: Sequence[YearEvent] = ()
+    rollup_lag: RollupLag | None = None  # None: the roll-ups are up to date with the data

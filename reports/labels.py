@@ -161,6 +161,17 @@ _BOTH: dict[str, tuple[str, str]] = {
     "result.short": ("收不抵支，按7.1.2核减", "Short: cut per 7.1.2"),
     "result.beyond_5": ("超额超过5%，按7.1.3处置", "Surplus beyond 5 %: 7.1.3"),
     "result.estimated": ("相等（行业分配为估算）", "Equal (sector split estimated)"),
+    "note.rollup_lag": ("注意：监测汇总滞后于原始数据——尚有 {pending} 条数据变更未汇总"
+                        "（最早写入于 {since}，已滞后约 {hours} 小时，涉及 {data} 起的数据），"
+                        "本报告的用水量可能偏低，汇总完成后将出具修订版。",
+                        "Note: the monitor's roll-ups lag behind the data — {pending} data "
+                        "changes are not rolled up yet (the oldest written {since}, about "
+                        "{hours} h ago, touching data from {data}); water used may be "
+                        "understated here, and a revision follows once they are."),
+    "note.reopened": ("本年度决算出具后，经管理员{by}于{at}重新开放（原因：{reason}）；"
+                      "本版为重新开放后的修订。",
+                      "The year was reopened after its final accounts were issued, by "
+                      "{by} at {at} ({reason}); this is a revision after the reopening."),
     "section.overview": ("一、概述", "1. Overview"),
     "section.directory": ("二、水预算单位名录库建设情况", "2. The directory of budget units"),
     "section.directory_units": ("水预算单位名录", "Budget units"),

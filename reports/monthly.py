@@ -42,6 +42,7 @@ from reports.document import (
     Text,
     ValueKind,
 )
+from reports.formatting import local_time
 from reports.inputs import AlertRecord, ReportInputs
 from reports.rollup import (
     NodeDraw,
@@ -128,8 +129,9 @@ def monthly_report(inputs: ReportInputs) -> Document:
     own = budget_cells(split)
     month_rolled = _month_cells(inputs)
     month_column = Column("month", "col.drawn_month", V.VOLUME)
+    summary = _summary(root)
     sections: list[Section] = [
-        _summary(root),
+        replace(summary, notes=lag_notes(inputs) + summary.notes),
         breakdown_table(
             key="by_source", title="section.by_source", by="source", budget=by_source(own),
             drawn=by_source(root_draw.cells),
@@ -193,6 +195,21 @@ def _summary(root: NodeExecution) -> Figures:
         Figure("exhaustion", "fig.projected_exhaustion", e.exhaustion_at, V.TIME),
     )
     return Figures("summary", "section.summary", items, (Text("note.counted"),))
+
+
+def lag_notes(inputs: ReportInputs) -> tuple[Text, ...]:
+    """Say plainly when the monitor's roll-ups lag behind the data (and how far):
+    the figures then miss water that is in the database."""
+    lag = inputs.rollup_lag
+    if lag is None:
+        return ()
+    hours = max(Decimal(0), Decimal((inputs.built_at - lag.oldest_recorded_at).total_seconds())
+                / 3600).quantize(Decimal("0.1"))
+    return (Text("note.rollup_lag", {
+        "pending": str(lag.pending), "hours": f"{hours}",
+        "since": local_time(lag.oldest_recorded_at),
+        "data": local_time(lag.earliest_data_at) if lag.earliest_data_at else "—",
+    }),)
 
 
 def _monthly_chart(inputs: ReportInputs, root: NodeExecution, draw: NodeDraw) -> Chart:

@@ -51,6 +51,9 @@ def provenance(inputs: ReportInputs) -> dict[str, Any]:
         "division_codes": {str(n): c for n, c in sorted(inputs.division_codes.items())
                            if n in listed},
         "texts": dict(sorted(inputs.texts.items())),
+        "rollup_lag": None if inputs.rollup_lag is None else [
+            inputs.rollup_lag.pending, inputs.rollup_lag.oldest_recorded_at.isoformat()],
+        "reopenings": [[e.at.isoformat(), e.by, e.reason] for e in inputs.reopenings],
         "sector_splits": {
             str(n): [x.basis.value, {k.value: str(v) for k, v in x.shares.items()}, x.reference]
             for n, x in sorted(inputs.sector_splits.items())

@@ -24,7 +24,7 @@ from budget import repository as budget_repo
 from budget.hierarchy import Hierarchy
 from budget.plan_profile import PlanProfile
 from reports.document import Document, document_from_json, document_json
-from reports.inputs import AlertRecord, ChargeRecord, DrawRow, MeterQuality
+from reports.inputs import AlertRecord, ChargeRecord, DrawRow, MeterQuality, RollupLag
 
 Conn = budget_repo.Conn
 REPORT_LOCK = 7_411_400  # advisory lock key (with the report's hash): one issuer at a time
@@ -244,3 +244,18 @@ def add_report_text(conn: Conn, *, node_id: int, year: int, section: str, body: 
         "VALUES (%s, %s, %s, %s, %s)",
         (node_id, year, section, body, by),
     )
+
+
+def rollup_lag(conn: Conn, *, until: datetime) -> RollupLag | None:
+    """What the monitor has not rolled up yet: pending data changes (consumption,
+    registry, attachments, budgets) touching data up to ``until``; None when none."""
+    row = conn.execute(
+        "SELECT count(*), min(c.recorded_at), min(f.first) FROM monitor_changes c "
+        "LEFT JOIN LATERAL (SELECT min(t) AS first FROM unnest(c.ts_from) t) f ON true "
+        "WHERE c.kind IN ('consumption', 'registry', 'attachment', 'budget') "
+        "AND (cardinality(c.ts_from) = 0 OR f.first < %s)",
+        (until,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    return RollupLag(int(row[0]), row[1], row[2])

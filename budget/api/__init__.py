@@ -19,10 +19,22 @@ from budget.api.routes import (
     revenue,
     sectors,
     tokens,
+    years,
 )
 
 router = APIRouter(prefix="/budget", tags=["budget"])
-for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens, sectors, divisions):
+for _resource in (
+    nodes,
+    budgets,
+    revenue,
+    quota,
+    ledger,
+    imports,
+    tokens,
+    sectors,
+    divisions,
+    years,
+):
     router.include_router(_resource.router)
 
 

@@ -50,6 +50,7 @@ from budget.repository.sectors import (
 )
 from budget.repository.tokens import Principal, create_token, principal
 from budget.repository.trades import SITE_SOURCES, decide_trade, insert_trade, trade, used_m3
+from budget.repository.years import add_year_event, year_events
 
 __all__ = [
     "LEDGER_LOCK",
@@ -58,6 +59,7 @@ __all__ = [
     "Principal",
     "StoredEntry",
     "add_permit",
+    "add_year_event",
     "approved_entries",
     "attach",
     "create_node",
@@ -90,4 +92,5 @@ __all__ = [
     "site_of",
     "trade",
     "used_m3",
+    "year_events",
 ]
