@@ -15,6 +15,7 @@ from budget.api.routes import (
     imports,
     ledger,
     nodes,
+    procedure,
     quota,
     revenue,
     sectors,
@@ -34,6 +35,7 @@ for _resource in (
     sectors,
     divisions,
     years,
+    procedure,
 ):
     router.include_router(_resource.router)
 

@@ -50,7 +50,12 @@ from budget.repository.sectors import (
 )
 from budget.repository.tokens import Principal, create_token, principal
 from budget.repository.trades import SITE_SOURCES, decide_trade, insert_trade, trade, used_m3
-from budget.repository.years import add_year_event, year_events
+from budget.repository.years import (
+    add_procedure_event,
+    add_year_event,
+    procedure_events,
+    year_events,
+)
 
 __all__ = [
     "LEDGER_LOCK",
@@ -59,6 +64,7 @@ __all__ = [
     "Principal",
     "StoredEntry",
     "add_permit",
+    "add_procedure_event",
     "add_year_event",
     "approved_entries",
     "attach",
@@ -76,6 +82,7 @@ __all__ = [
     "lock_year",
     "plan_profile",
     "principal",
+    "procedure_events",
     "protected_record",
     "protected_volumes",
     "record_import",

@@ -315,3 +315,35 @@ def test_attachments_get_the_sector_of_what_they_are(client, shortfall_tree, dat
         "M-unknown": None,
         "C8": None,
     }
+
+
+def test_the_budget_procedure_records_who_and_when_and_shows_late_nodes(client, shortfall_tree):
+    """甘州 3.(1): 告知 → 复核 → 下达 → 调整; 45-day notice, 60-day adjustment (issue 12)."""
+    a, b = shortfall_tree["a"], shortfall_tree["b"]
+
+    def step(node_id, name, **more):
+        return client.post(
+            f"/budget/nodes/{node_id}/procedure", json={"year": 2024, "step": name, **more}
+        )
+
+    early = step(a, "reviewed")
+    assert early.status_code == 409
+    assert "复核之前须先告知" in early.json()["detail"]
+    for name in ("notified", "reviewed", "issued"):
+        assert step(a, name).status_code == 200
+    short = step(a, "adjusted", effective_from="2000-01-01T00:00:00+08:00", note="追加")
+    assert short.status_code == 200, short.text
+    body = short.json()
+    assert body["state"] == "adjusted"
+    assert [s["label"] for s in body["steps"]] == ["告知", "复核", "下达", "调整"]
+    assert {s["by"] for s in body["steps"]} == {"admin"}
+    # recorded today for 2024: the notice came after 2023-11-17, the adjustment is not ahead
+    assert [x["what"] for x in body["late"]] == ["notify", "adjust"]
+    assert step(a, "adjusted").status_code == 422  # needs effective_from
+    late = client.get(
+        "/budget/procedure/late",
+        params={"year": 2024, "as_of": "2024-06-01T00:00:00+08:00"},
+    ).json()
+    by_node = {x["node_id"]: [y["message"] for y in x["late"]] for x in late}
+    assert by_node[b] == ["未告知：应于2023-11-17前告知（甘州 3.(1)① 45日）"]
+    assert a in by_node
