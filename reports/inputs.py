@@ -112,3 +112,5 @@ class ReportInputs:
     # administrators' reopenings of the closed year (budget.year_closure), oldest first
     reopenings: Sequence[YearEvent] = ()
     rollup_lag: RollupLag | None = None  # None: the roll-ups are up to date with the data
+    # what is late in the budget procedure of listed nodes (budget.procedure), by node
+    procedure_late: Mapping[int, Sequence[str]] = field(default_factory=dict)

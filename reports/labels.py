@@ -168,6 +168,7 @@ _BOTH: dict[str, tuple[str, str]] = {
                         "changes are not rolled up yet (the oldest written {since}, about "
                         "{hours} h ago, touching data from {data}); water used may be "
                         "understated here, and a revision follows once they are."),
+    "section.procedure_late": ("预算程序逾期（甘州 3.(1)）", "Late in the budget procedure"),
     "note.reopened": ("本年度决算出具后，经管理员{by}于{at}重新开放（原因：{reason}）；"
                       "本版为重新开放后的修订。",
                       "The year was reopened after its final accounts were issued, by "

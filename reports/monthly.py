@@ -149,6 +149,7 @@ def monthly_report(inputs: ReportInputs) -> Document:
         sections.append(_children_chart(inputs, children))
     sections += [
         _node_table(inputs, rows),
+        *procedure_table(inputs),
         _levels_reached(inputs, rows),
         _alerts(inputs),
         *quality_section.sections(inputs, rows_of=[(r.node_id, r.execution, r.last_year_m3)
@@ -195,6 +196,20 @@ def _summary(root: NodeExecution) -> Figures:
         Figure("exhaustion", "fig.projected_exhaustion", e.exhaustion_at, V.TIME),
     )
     return Figures("summary", "section.summary", items, (Text("note.counted"),))
+
+
+def procedure_table(inputs: ReportInputs) -> list[Table]:
+    """Listed nodes late in the budget procedure (甘州 3.(1)① 45日告知, ⑦ 提前60天调整)."""
+    h = inputs.hierarchy
+    rows = tuple(
+        Row(h.nodes[n].code, (h.nodes[n].name, h.nodes[n].code, "；".join(messages)))
+        for n, messages in sorted(inputs.procedure_late.items())
+    )
+    if not rows:
+        return []
+    return [Table("procedure_late", "section.procedure_late",
+                  (Column("name", "col.node", V.TEXT), Column("code", "col.code", V.TEXT),
+                   Column("late", "col.detail", V.TEXT)), rows)]
 
 
 def lag_notes(inputs: ReportInputs) -> tuple[Text, ...]:

@@ -19,6 +19,7 @@ from budget import repository as budget_repo
 from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import Hierarchy
 from budget.ledger import LedgerEntry, effective_budgets
+from budget.procedure import StepEvent, lateness
 from budget.revenue import RevenueRecord
 from budget.sector_split import SectorSplit
 from budget.year_closure import is_closed, reopenings
@@ -123,7 +124,23 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
         reopenings=tuple(reopenings(budget_repo.year_events(conn, year=year)))
         if not monthly else (),
         rollup_lag=repo.rollup_lag(conn, until=as_of),
+        procedure_late=_procedure_late(conn, year, listed, as_of),
     )
+
+
+def _procedure_late(conn: repo.Conn, year: int, listed: list[int], as_of: datetime
+                    ) -> dict[int, list[str]]:
+    """甘州 3.(1): the listed nodes late in their procedure (45-day 告知, 60-day 调整).
+    Nothing while no step of the year is recorded for any listed node (the office does
+    not keep the procedure here yet)."""
+    events: dict[int, list[StepEvent]] = {n: [] for n in listed}
+    recorded = budget_repo.procedure_events(conn, year=year, node_ids=listed)
+    if not recorded:
+        return {}
+    for e in recorded:
+        events[e.node_id].append(e)
+    out = {n: [x.message for x in lateness(year, evs, as_of)] for n, evs in events.items()}
+    return {n: m for n, m in out.items() if m}
 
 
 def shape(kind: str, inputs: ReportInputs) -> Document:

@@ -362,3 +362,19 @@ def test_the_report_says_when_the_roll_ups_lag_behind_the_data(database_url, dis
         assert isinstance(summary, Figures)
         assert "note.rollup_lag" not in [n.key for n in summary.notes]
         assert caught_up.report.revision == 2  # the water now counted
+
+
+def test_the_monthly_report_lists_nodes_late_in_the_procedure(client, district):
+    """甘州 3.(1)①: 告知 of 2024 was due by 2023-11-17; recorded now, it is late."""
+    admin = bearer(client, "admin")
+    step = client.post(f"/budget/nodes/{district['XM']}/procedure",
+                       json={"year": 2024, "step": "notified"}, headers=admin)
+    assert step.status_code == 200, step.text
+    made = client.post("/reports", json={"kind": "monthly", "node_id": district["GZ"],
+                                         "period": "2024-06"}, headers=admin)
+    assert made.status_code == 201, made.text
+    doc = client.get(f"/reports/{made.json()['report_id']}?format=json", headers=admin).json()
+    late = next(s for s in doc["sections"] if s["key"] == "procedure_late")
+    by_code = {r["key"]: r["cells"][2] for r in late["rows"]}
+    assert by_code["XM"].startswith("告知逾期：")
+    assert by_code["GZ"] == "未告知：应于2023-11-17前告知（甘州 3.(1)① 45日）"

@@ -200,3 +200,14 @@ def test_the_outline_of_appendix_c_with_the_operators_texts_and_division_codes()
     assert isinstance(units, Table)
     assert cells(units, "GZ")["division_code"] == "620702"
     assert cells(units, "XM")["division_code"] == ""
+
+
+def test_late_nodes_of_the_procedure_are_listed_in_the_monthly_report():
+    from reports.monthly import monthly_report
+
+    late = {2: ["未告知：应于2023-11-17前告知（甘州 3.(1)① 45日）"]}
+    doc = monthly_report(replace(inputs(), procedure_late=late))
+    table = doc.section("procedure_late")
+    assert isinstance(table, Table)
+    assert cells(table, "XM")["late"] == late[2][0]
+    assert "procedure_late" not in {s.key for s in monthly_report(inputs()).sections}
