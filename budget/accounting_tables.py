@@ -70,6 +70,7 @@ class AreaYear:
     traded_out_m3: Decimal | None = None  # 卖出指标
     transferred_in_m3: Decimal | None = None  # 调入水量
     transferred_out_m3: Decimal | None = None  # 调出水量
+    notes: tuple[str, ...] = ()  # e.g. the sector split's estimate mark (budget.sector_split)
 
 
 @dataclass(frozen=True, slots=True)

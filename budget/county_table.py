@@ -132,8 +132,7 @@ def county_table(area: AreaYear) -> AccountingTable:
     if unspecified:
         rules.append(_A_UNSPECIFIED)
         notes.append(
-            f"未分行业: {wan(unspecified)} {UNIT} issued by source only; not in the seed's "
-            "columns, shown apart and counted in 总计"
+            f"未分行业：{wan(unspecified)} {UNIT} 仅按水源下达，成果表无对应列，单列显示并计入总计"
         )
     rules.append(_A_TOTAL)
     row_specs = list(_A_ROWS)
@@ -142,8 +141,8 @@ def county_table(area: AreaYear) -> AccountingTable:
         if extra:
             row_specs.append((number, source.label, frozenset({source}), "extra"))
             notes.append(
-                f"{source.label}: {wan(extra)} {UNIT}; the seed's rows have no place for it "
-                "(说明: 可纳入黄河水、地下水等指标), shown as its own row and counted in 合计"
+                f"{source.label}：{wan(extra)} {UNIT}，成果表无对应行"
+                "（可纳入黄河水、地下水等指标），单列一行并计入合计"
             )
     row_specs.append(("", "合计", frozenset(Source), "total"))
     rows = tuple(
@@ -151,6 +150,7 @@ def county_table(area: AreaYear) -> AccountingTable:
         for number, label, sources, kind in row_specs
     )
     notes += _split_notes(area)
+    notes += area.notes
     return AccountingTable(
         "A",
         "县(区、市)水预算总量核算成果表",
@@ -181,7 +181,6 @@ def _split_notes(area: AreaYear) -> list[str]:
     for where, sector, parts, whole in checks:
         if parts != whole:
             notes.append(
-                f"{where} {sector.label}: the recorded split sums to {parts} m³, "
-                f"the budget holds {whole} m³"
+                f"{where}{sector.label}：记录的分项合计 {parts} m³，预算为 {whole} m³，不一致"
             )
     return notes

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from budget.ganzhou_reclaimed import parse_reclaimed, sector_structure
+from budget.ganzhou_reclaimed import parse_reclaimed, sector_structure, structure_percent
 from budget.hierarchy import NodeLevel
 from budget.import_plan import (
     Discrepancy,
@@ -53,6 +53,12 @@ def parse_ganzhou(
     if not district_code or not district_name:
         problems.append("manifest district: code and name are required")
     district = NodeSpec(district_code, district_name, NodeLevel.DISTRICT, None)
+    division_code = str(district_map.get("division_code") or "").strip()
+    if division_code and not (division_code.isdigit() and len(division_code) in (6, 9, 12)):
+        problems.append(
+            f"manifest district.division_code: {division_code!r} is not a 行政区划代码 "
+            "(6, 9 or 12 digits)"
+        )
     factor = manifest_number(manifest, "non_conventional_factor", problems)
     if factor > 1:
         problems.append("manifest non_conventional_factor: must lie in [0, 1]")
@@ -172,4 +178,6 @@ def parse_ganzhou(
         factor,
         revenue,
         f"{district_name} {year} 区级水预算分配 全区 (stated district total, control figure)",
+        structure_percent(manifest),
+        division_code or None,
     )

@@ -18,7 +18,7 @@ from budget.import_plan import (
     parse_number,
     read_rows,
 )
-from budget.kinds import Sector, Source
+from budget.kinds import Sector, SectorFamily, Source
 from budget.units import ZERO, from_10k_m3
 
 RECLAIMED_COLUMNS = ("seq", "code", "user", "location", "sector", "used_2023", "planned_2024")
@@ -83,6 +83,18 @@ def parse_reclaimed(
     )
 
 
+_FAMILIES = ("agriculture", "industry", "domestic", "ecology")
+
+
+def structure_percent(manifest: Mapping[str, object]) -> dict[SectorFamily, Decimal]:
+    """The manifest's published structure, percent by sector family (checked by
+    ``sector_structure`` first); empty when the manifest gives none."""
+    raw = manifest.get("sector_structure_percent")
+    if not isinstance(raw, Mapping):
+        return {}
+    return {SectorFamily(str(k)): Decimal(str(v)) for k, v in raw.items()}
+
+
 def sector_structure(manifest: Mapping[str, object], problems: list[str]) -> list[Discrepancy]:
     raw = manifest.get("sector_structure_percent")
     if raw is None:
@@ -94,6 +106,11 @@ def sector_structure(manifest: Mapping[str, object], problems: list[str]) -> lis
         parse_number(str(v), f"manifest sector_structure_percent.{k}", problems, blank_ok=False)
         for k, v in raw.items()
     ]
+    for key in raw:
+        if str(key) not in _FAMILIES:
+            problems.append(
+                f"manifest sector_structure_percent.{key}: not one of {', '.join(_FAMILIES)}"
+            )
     total = sum((s or ZERO for s in shares), ZERO)
     if total != 100:
         return [

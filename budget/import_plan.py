@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from budget.hierarchy import NodeLevel
-from budget.kinds import Sector, Source
+from budget.kinds import Sector, SectorFamily, Source
 from budget.units import ZERO
 
 
@@ -64,6 +64,10 @@ class ImportPlan:
     # The district's revenue (宁夏 5, forecast basis) where the source gives it, m³ by source.
     revenue: Mapping[Source, Decimal] = field(default_factory=dict)
     revenue_reference: str = ""
+    # The district's published sector structure, percent by sector family (甘州 2.(1)):
+    # recorded as the district's estimated sector split (budget.sector_split).
+    sector_structure: Mapping[SectorFamily, Decimal] = field(default_factory=dict)
+    district_division_code: str | None = None  # 行政区划代码 (GB/T 2260) of the district
 
 
 def parse_number(text: str, where: str, problems: list[str], *, blank_ok: bool) -> Decimal | None:

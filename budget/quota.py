@@ -5,6 +5,10 @@ Produces a *proposed* budget; an operator then issues it as ledger entries.
 - Agriculture: 农业水预算额度 = 灌溉用水定额 ÷ 农田灌溉水有效利用系数 × 灌溉面积,
   summed over crops (Ganzhou's coefficient is 0.625 in 2023, target 0.635).
 - Industry and services: 工业服务业水预算额度 = 当年申报产量 × 用水定额.
+- Residents: population × per-capita norm (升/(人·天)) × days ÷ 1000, its own
+  line per urban or rural population. The seed caps the norms (甘州 主要目标:
+  "农村生活用水定额控制在 80 升/（人·天）以内，城镇生活用水定额控制在 120 升/（人·天）
+  以内"); a norm above its cap is refused.
 - Fallback, when the production plan is unknown: 近三年平均用水量 … 加权平均
   调节计算 — a weighted three-year average, times an optional adjustment for
   the unit's water-saving work.
@@ -46,6 +50,39 @@ class ProductLine:
     quota_m3_per_unit: Decimal
     source: Source
     sector: Sector = Sector.INDUSTRY
+
+
+DOMESTIC_NORM_CAP_L = {Sector.RURAL_RESIDENTS: Decimal(80), Sector.URBAN_RESIDENTS: Decimal(120)}
+"""升/(人·天), 甘州 主要目标 (农村 80, 城镇 120)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentsLine:
+    """城乡居民生活用水 of a population at a per-capita norm."""
+
+    population: Decimal  # 人
+    norm_l_per_person_day: Decimal  # 升/(人·天)
+    source: Source
+    sector: Sector = Sector.RURAL_RESIDENTS  # or URBAN_RESIDENTS
+    days: int = 365
+
+
+def residents_quota(line: ResidentsLine) -> Decimal:
+    if line.sector not in DOMESTIC_NORM_CAP_L:
+        raise QuotaError(
+            f"residents: sector must be domestic.rural or domestic.urban, got {line.sector.value}"
+        )
+    _positive("residents: population", line.population)
+    _positive("residents: norm_l_per_person_day", line.norm_l_per_person_day)
+    cap = DOMESTIC_NORM_CAP_L[line.sector]
+    if line.norm_l_per_person_day > cap:
+        raise QuotaError(
+            f"residents: norm {line.norm_l_per_person_day} 升/(人·天) is above the "
+            f"{line.sector.label} cap of {cap} (甘州 主要目标)"
+        )
+    if not 0 < line.days <= 366:
+        raise QuotaError(f"residents: days must lie in 1..366, got {line.days}")
+    return m3(line.population * line.norm_l_per_person_day * line.days / 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +159,7 @@ def propose_budget(
     efficiency: Decimal | None = None,
     products: Sequence[ProductLine] = (),
     history: Sequence[HistoryLine] = (),
+    residents: Sequence[ResidentsLine] = (),
     weights: Sequence[Decimal] = DEFAULT_THREE_YEAR_WEIGHTS,
     permit_m3: Decimal | None = None,
 ) -> ProposedBudget:
@@ -146,6 +184,16 @@ def propose_budget(
                 product.sector,
                 product_quota(product),
                 f"{product.product}: {product.declared_output} × {product.quota_m3_per_unit} m³",
+            )
+        )
+    for people in residents:
+        lines.append(
+            ProposedLine(
+                people.source,
+                people.sector,
+                residents_quota(people),
+                f"{people.sector.label}: {people.population} 人 × "
+                f"{people.norm_l_per_person_day} 升/(人·天) × {people.days} 天",
             )
         )
     for past in history:

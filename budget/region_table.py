@@ -72,11 +72,11 @@ def region_table(region: AreaYear, parts: Sequence[RegionPart]) -> AccountingTab
     for source in (Source.TRANSFERRED, Source.TRADED):
         if any(a.revenue.get(source) for a in areas):
             revenue.append((f"revenue.{source.value}", source.label, frozenset({source})))
-            notes.append(f"{source.label}: not a column of the seed's table; shown apart")
+            notes.append(f"{source.label}：成果表无对应列，单列显示")
     expenditure = list(_B_EXPENDITURE)
     if any(sec is S.UNSPECIFIED and v for a in areas for (_, sec), v in a.expenditure.items()):
         expenditure.append(("unspecified", "未分行业", frozenset({S.UNSPECIFIED})))
-        notes.append("未分行业: volumes issued by source only; not in the seed's columns")
+        notes.append("未分行业：仅按水源下达的水量，成果表无对应列，单列显示")
     columns = (
         *(Column(key, (_IN_HEAD, label)) for key, label, _ in revenue),
         Column("revenue.total", (_IN_HEAD, "合计")),
@@ -106,6 +106,7 @@ def region_table(region: AreaYear, parts: Sequence[RegionPart]) -> AccountingTab
         kind = "subtotal" if part.parts else "line"
         rows.append(Row(part.area.name, values(part.area), group=part.area.name, kind=kind))
     rows.append(Row(region.name, values(region), group=region.name, kind="total"))
+    notes += dict.fromkeys(n for a in areas for n in a.notes)
     return AccountingTable(
         "B",
         "自治区和地市水预算总量核算成果表",

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from budget.hierarchy import AttachmentKind, NodeLevel
 from budget.kinds import Sector, Source
+from budget.site_sectors import SitePurpose
 from waterbudget.web.types import Id, Text
 
 Volume = Decimal
@@ -46,6 +47,49 @@ class NodeOut(BaseModel):
 class AttachmentIn(Strict):
     kind: AttachmentKind
     ref: Text = Field(min_length=1)
+    sector: Sector | None = Field(
+        default=None,
+        description="left out: the default of what it is (budget/site_sectors.py: wells and "
+        "canal outlets irrigation, cards irrigation …); null: counts against any sector",
+    )
+
+
+class SectorSplitIn(Strict):
+    """The water office's sector split of a node's 未分行业 budget (replaces an estimate)."""
+
+    year: int = Field(ge=2000, le=2100)
+    shares: dict[Sector, Annotated[Decimal, Field(ge=0, le=1)]] = Field(
+        min_length=1, description="fraction of the node's 未分行业 volume per leaf sector"
+    )
+    reference: str = ""
+
+
+class SectorSplitOut(BaseModel):
+    node_id: int
+    year: int
+    basis: Literal["structure", "quota", "operator"] | None = Field(
+        description="structure / quota: an estimate; operator: given; null: no split"
+    )
+    estimate: bool | None
+    shares: dict[Sector, Decimal]
+    reference: str
+    from_node_id: int | None = Field(
+        description="the node whose split this is (self or an ancestor)"
+    )
+    note: str | None = Field(description="the note every table using the split shows")
+
+
+class DivisionCodeIn(Strict):
+    division_code: str = Field(
+        pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$",
+        description="行政区划代码: 6 digits (county), 9 (township) or 12 (village)",
+    )
+
+
+class SiteSectorIn(Strict):
+    """What a registry site is, and/or its sector (overrides what it is)."""
+
+    purpose: SitePurpose | None = None
     sector: Sector | None = None
 
 
@@ -144,6 +188,31 @@ class KeptOut(BaseModel):
     reason: str
 
 
+class SourceCutOut(BaseModel):
+    """宁夏 7.1.2 for one short source kind: cut from that kind's lines only."""
+
+    source_kind: str = Field(description="4.3.1 source kind (family)")
+    revenue_m3: Volume
+    expenditure_m3: Volume
+    shortfall_m3: Volume
+    cut_m3: Volume
+    remaining_m3: Volume = Field(description="what 7.1.2 cannot balance: left to the operator")
+
+
+class SurplusOut(BaseModel):
+    """宁夏 7.1.3 for one source kind with water to spare."""
+
+    source_kind: str
+    revenue_m3: Volume
+    expenditure_m3: Volume
+    surplus_m3: Volume
+    uses: list[str] = Field(description="7.1.3 clauses open to it: a reserve, b trade, c, d")
+    conditional: list[str] = Field(
+        description="clauses open if the area is a groundwater overdraft area (c) or "
+        "ecologically fragile (d), which is not recorded"
+    )
+
+
 class InflowDeviationOut(BaseModel):
     """宁夏 7.4.3 a): the newest updated inflow against the newest forecast."""
 
@@ -179,19 +248,44 @@ class AccountingOut(BaseModel):
     cuts: list[CutOut] | None
     remaining_shortfall_m3: Volume | None
     kept: list[KeptOut] | None = Field(
-        default=None, description="lines the cut list leaves alone (7.1.2 e) or does not name"
+        default=None,
+        description="lines of the short sources the cut list keeps whole or in part, and why",
     )
+    cut_by_source: list[SourceCutOut] | None = Field(
+        default=None, description="7.1.2 per short source kind; null when no kind is short"
+    )
+    surplus: list[SurplusOut] = Field(
+        default_factory=list, description="7.1.3 per source kind with revenue to spare"
+    )
+
+
+CutFigure = Annotated[Volume, Field(ge=0, max_digits=16, decimal_places=3)]
 
 
 class ProtectedIn(Strict):
-    """宁夏 7.1.2 e) rigid needs of a node for a budget year, in m³."""
+    """What a node records for the 宁夏 7.1.2 cut list of a budget year, in m³.
+
+    A figure left out (or null) is not recorded: its lines are kept whole by the
+    cut list (an unknown protected share is not zero)."""
 
     year: int = Field(ge=2000, le=2100)
-    grain_irrigation_m3: Volume = Field(
-        ge=0, max_digits=16, decimal_places=3, description="粮食作物灌溉用水 (within irrigation)"
+    grain_irrigation_m3: CutFigure | None = Field(
+        default=None, description="粮食作物灌溉用水, kept (within irrigation; b, e)"
     )
-    basic_ecological_flow_m3: Volume = Field(
-        ge=0, max_digits=16, decimal_places=3, description="基本生态流量用水 (within river-lake)"
+    basic_ecological_flow_m3: CutFigure | None = Field(
+        default=None, description="基本生态流量用水, kept (within river-lake; a, e)"
+    )
+    urban_environment_baseline_m3: CutFigure | None = Field(
+        default=None,
+        description="城乡环境生态基准需求, kept (within urban environment; a)",
+    )
+    industry_non_production_m3: CutFigure | None = Field(
+        default=None,
+        description="高耗水行业非生产必需用水: the only industry a cut may take (c)",
+    )
+    services_non_essential_m3: CutFigure | None = Field(
+        default=None,
+        description="特种行业非运营必需用水: the only services a cut may take (d)",
     )
     reference: Text = ""
 
@@ -199,10 +293,13 @@ class ProtectedIn(Strict):
 class ProtectedOut(BaseModel):
     node_id: int
     year: int
-    grain_irrigation_m3: Volume
-    basic_ecological_flow_m3: Volume
+    grain_irrigation_m3: Volume | None
+    basic_ecological_flow_m3: Volume | None
+    urban_environment_baseline_m3: Volume | None = None
+    industry_non_production_m3: Volume | None = None
+    services_non_essential_m3: Volume | None = None
     reference: str
-    recorded: bool = Field(description="false: nothing recorded for the node itself (zeros)")
+    recorded: bool = Field(description="false: nothing recorded for the node itself (all null)")
     recorded_by: str | None
     recorded_at: datetime | None
 
@@ -335,6 +432,16 @@ class ProductIn(Strict):
     sector: Sector = Sector.INDUSTRY
 
 
+class ResidentsIn(Strict):
+    """城乡居民生活用水: population × per-capita norm (capped: 农村 80, 城镇 120 升/(人·天))."""
+
+    population: Decimal = Field(ge=0, description="人")
+    norm_l_per_person_day: Decimal = Field(ge=0, description="升/(人·天)")
+    source: Source
+    sector: Literal[Sector.RURAL_RESIDENTS, Sector.URBAN_RESIDENTS] = Sector.RURAL_RESIDENTS
+    days: int = Field(default=365, ge=1, le=366)
+
+
 class QuotaIn(Strict):
     """Zero-based quota inputs of one node (甘州 附件1)."""
 
@@ -344,6 +451,14 @@ class QuotaIn(Strict):
     )
     crops: list[CropIn] = []
     products: list[ProductIn] = Field(default=[], description="industrial and service outputs")
+    residents: list[ResidentsIn] = Field(
+        default=[], description="per-capita domestic norms, their own lines"
+    )
+    record_split: bool = Field(
+        default=False,
+        description="record the proposal's sector shares as the node's sector split (basis "
+        "quota, an estimate) for its budget issued by source only",
+    )
     valid_from: AwareDatetime | None = Field(
         default=None, description="valid_from of the draft entries; default 1 January"
     )

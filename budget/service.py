@@ -18,6 +18,9 @@ from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations
 from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
 from budget.revenue import RevenueBasis
 from budget.rules import ControlFigure, counted_total
+from budget.sector_split import structure_split
+from budget.site_sectors import default_sector
+from budget.year_closure import YearClosedError, check_open, is_closed
 from budget.year_ledger import RuleError, TradeRequest, YearLedger, year_bounds
 
 
@@ -54,6 +57,23 @@ def load_year(conn: repo.Conn, *, year: int, hierarchy: Hierarchy | None = None)
     return book
 
 
+def ensure_year_open(conn: repo.Conn, *, year: int) -> None:
+    """A ledger change into a year whose final accounts were issued is refused (StateError,
+    409, in Chinese) until an administrator reopens the year (``budget.year_closure``)."""
+    try:
+        check_open(year, repo.year_events(conn, year=year))
+    except YearClosedError as error:
+        raise StateError(str(error)) from error
+
+
+def reopen_year(conn: repo.Conn, *, year: int, by: str, reason: str, now: datetime) -> None:
+    """An administrator reopens a closed year; recorded, and the next final accounts say so."""
+    repo.lock_year(conn, year=year)
+    if not is_closed(repo.year_events(conn, year=year)):
+        raise StateError(f"{year}年度未关账，无需重新开放")
+    repo.add_year_event(conn, year=year, event="reopened", at=now, by=by, reason=reason)
+
+
 def approve_entry(conn: repo.Conn, *, entry_id: int, by: str, now: datetime) -> LedgerEntry:
     stored = repo.entry(conn, entry_id=entry_id, for_update=True)
     if stored is None:
@@ -62,6 +82,7 @@ def approve_entry(conn: repo.Conn, *, entry_id: int, by: str, now: datetime) -> 
         raise StateError(f"entry {entry_id} is already {stored.status}")
     _check_four_eyes(f"entry {entry_id}", proposed_by=stored.proposed_by, approver=by)
     repo.lock_year(conn, year=stored.entry.year)
+    ensure_year_open(conn, year=stored.entry.year)
     book = load_year(conn, year=stored.entry.year)
     e = stored.entry
     candidate = LedgerEntry(
@@ -90,6 +111,7 @@ def approve_trade(conn: repo.Conn, *, trade_id: int, by: str, now: datetime) -> 
         raise StateError(f"trade {trade_id} is already {row['status']}")
     _check_four_eyes(f"trade {trade_id}", proposed_by=row["proposed_by"], approver=by)
     repo.lock_year(conn, year=row["year"])
+    ensure_year_open(conn, year=row["year"])
     book = load_year(conn, year=row["year"])
     request = TradeRequest(
         row["seller_id"],
@@ -185,6 +207,7 @@ def apply_import(
     """Create the plan's nodes and issue its volumes, approved, from 1 January, and
     record the district's revenue where the plan gives it; all or nothing."""
     repo.lock_year(conn, year=plan.year)
+    ensure_year_open(conn, year=plan.year)
     hierarchy = repo.load_hierarchy(conn)
     taken = [s.code for s in (plan.district, *plan.nodes) if hierarchy.by_code(s.code)]
     if taken:
@@ -219,6 +242,19 @@ def apply_import(
             basis=RevenueBasis.FORECAST,
             volumes=plan.revenue,
             reference=f"import {import_id}: {plan.revenue_reference}",
+            by=by,
+        )
+    if plan.district_division_code:
+        repo.set_division_code(conn, node_id=district_id, division_code=plan.district_division_code)
+    if plan.sector_structure:
+        repo.set_sector_split(
+            conn,
+            node_id=district_id,
+            year=plan.year,
+            split=structure_split(
+                plan.sector_structure,
+                f"{plan.district.name}{plan.year}年用水结构配置（甘州 2.(1)，import {import_id}）",
+            ),
             by=by,
         )
     book = load_year(conn, year=plan.year)
@@ -258,3 +294,22 @@ def apply_import(
             import_id=import_id,
         )
     return import_id
+
+
+def attach(
+    conn: repo.Conn, *, node_id: int, kind: str, ref: str, sector: Sector | None, given: bool
+) -> Sector | None:
+    """Attach a registry site, meter or IC card to a node. Without a sector
+    ``given``, the water takes the sector of what the thing is
+    (``budget.site_sectors``); a given ``None`` counts against any sector of the
+    node. Returns the sector stored."""
+    if not given:
+        site = repo.site_of(conn, kind=kind, ref=ref)
+        sector = default_sector(
+            kind,
+            site_kind=site[0] if site else None,
+            purpose=site[1] if site else None,
+            site_sector=site[2] if site else None,
+        )
+    repo.attach(conn, node_id=node_id, kind=kind, ref=ref, sector=sector)
+    return sector

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from budget.api.deps import Access, AccessDep, ConnDep, aware
@@ -59,6 +59,32 @@ def _info(r: repo.StoredReport) -> ReportInfo:
                                  for f in (*FORMATS, "json")})
 
 
+class TextsIn(BaseModel):
+    """Operator-written parts of the final accounts (宁夏 附录C), plain text."""
+
+    texts: dict[Literal["region", "implementation", "special", "safeguards"], str]
+
+
+@router.put("/texts/{node_id}/{year}", response_model=dict[str, str])
+def set_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], body: TextsIn,
+              conn: ConnDep, access: AccessDep) -> dict[str, str]:
+    """概述 (region, implementation), 特殊情况说明 (special) and 保障措施 (safeguards) of
+    the node's final accounts of the year; they appear when the accounts are next
+    issued (a changed text gives a new revision). Operators within their subtree."""
+    access.write(node_id)
+    for section, text in body.texts.items():
+        repo.add_report_text(conn, node_id=node_id, year=year, section=section,
+                             body=text.strip(), by=access.principal.name)
+    return repo.report_texts(conn, node_id=node_id, year=year)
+
+
+@router.get("/texts/{node_id}/{year}", response_model=dict[str, str])
+def get_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], conn: ConnDep,
+              access: AccessDep) -> dict[str, str]:
+    access.read(node_id)
+    return repo.report_texts(conn, node_id=node_id, year=year)
+
+
 @router.get("", response_model=list[ReportInfo])
 def list_reports(conn: ConnDep, access: AccessDep, node_id: Id | None = None,
                  kind: Text | None = None, period: Text | None = None) -> list[ReportInfo]:
@@ -84,7 +110,7 @@ def issue_report(body: IssueRequest, conn: ConnDep, access: AccessDep,
     try:
         issued = service.issue(conn, kind=body.kind, node_id=body.node_id, period=body.period,
                                built_at=datetime.now(UTC), by=access.principal.name,
-                               as_of=as_of)
+                               as_of=as_of, close_year=True)
     except ReportError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     response.status_code = status.HTTP_201_CREATED if issued.created else status.HTTP_200_OK

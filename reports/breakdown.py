@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from budget.kinds import Sector, Source
+from budget.ledger import Allocation
+from budget.sector_split import split_cells, split_of
 from budget.units import ZERO
 from reports.document import Column, Row, Table, Text, ValueKind
 from reports.inputs import ReportInputs
@@ -39,6 +41,16 @@ def rate(part: Decimal, whole: Decimal) -> Decimal | None:
 def change(now: Decimal, before: Decimal) -> Decimal | None:
     """Relative change against the same period last year; None without last year's water."""
     return (now - before) / before if before > 0 else None
+
+
+def split_budget(inputs: ReportInputs, cells: Allocation) -> tuple[Allocation, tuple[Text, ...]]:
+    """The root's budget with 未分行业 volumes spread by its sector split (budget.sector_split)
+    and the note the by-sector table shows when the split is an estimate."""
+    split = split_of(inputs.hierarchy, inputs.sector_splits, inputs.root_id)
+    if split is None or not any(sec is Sector.UNSPECIFIED and v for (_, sec), v in cells.items()):
+        return cells, ()
+    note = Text(f"note.sector_split.{split.basis.value}", {"reference": split.reference or "—"})
+    return split_cells(cells, split), (note,)
 
 
 def breakdown_table(

@@ -14,15 +14,18 @@ end) and approved by ``built_at`` (甘州: 告知—复核—下达—执行—�
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
-from budget.accounting_service import area_year
+from budget.accounting_service import account, area_year
+from budget.accounting_tables import AreaYear
 from budget.county_table import county_table
 from budget.ledger import EntryKind
 from budget.region_table import RegionPart, region_table
 from budget.units import ZERO
 from budget.year_ledger import YearLedger, year_bounds
-from reports.breakdown import breakdown_table, charges_table, rate
+from reports.balance_section import balance_sections, reconciliation
+from reports.breakdown import breakdown_table, charges_table, rate, split_budget
 from reports.document import (
     Appendix,
     Chart,
@@ -37,8 +40,10 @@ from reports.document import (
     Text,
     ValueKind,
 )
+from reports.formatting import local_time
 from reports.inputs import ReportInputs
-from reports.monthly import ReportError
+from reports.monthly import ReportError, lag_notes
+from reports.outline_sections import directory, text_section
 from reports.rollup import (
     NodeDraw,
     budget_cells,
@@ -108,18 +113,24 @@ def final_accounts(inputs: ReportInputs) -> Document:
         Figure("balance", "fig.balance", balance, V.VOLUME, flag="bad" if balance < 0 else "ok"),
         Figure("rate", "fig.execution_rate", rate(used, final), V.RATE),
         Figure("charges", "fig.charges_total", sum((c.total for c in charges), ZERO), V.MONEY),
-    ), (Text("note.counted"),))
+    ), (*lag_notes(inputs), Text("note.counted"), *(
+        Text("note.reopened", {"at": local_time(e.at), "by": e.by, "reason": e.reason})
+        for e in inputs.reopenings)))
     book = YearLedger(h, inputs.year)
     book.load(entries)
-    own = budget_cells(book.allocation(inputs.root_id, inputs.as_of))
+    split, split_notes = split_budget(inputs, book.allocation(inputs.root_id, inputs.as_of))
+    own = budget_cells(split)
     root_cells = (draws.get(inputs.root_id) or NodeDraw()).cells
     sections: list[Section] = [
         summary,
+        text_section(inputs, "overview", ("region", "implementation")),
+        *directory(inputs, book),
         Table("ledger", "section.final_nodes", columns, tuple(rows), (Text("note.final"),)),
         breakdown_table(key="by_source", title="section.by_source", by="source",
                         budget=by_source(own), drawn=by_source(root_cells)),
-        breakdown_table(key="by_sector", title="section.by_sector", by="sector",
-                        budget=by_sector(own), drawn=by_sector(root_cells)),
+        replace(breakdown_table(key="by_sector", title="section.by_sector", by="sector",
+                                budget=by_sector(own), drawn=by_sector(root_cells)),
+                notes=split_notes),
     ]
     children = [(n, r) for (n, depth), r in zip(listed, rates, strict=True) if depth == 1]
     if children:
@@ -128,23 +139,32 @@ def final_accounts(inputs: ReportInputs) -> Document:
             tuple(h.nodes[n].name for n, _ in children),
             (Series("series.execution_rate", tuple(r for _, r in children), "bar"),), V.RATE))
     sections.append(charges_table(inputs))
-    sections += _appendices(inputs, book)
+    area, appendices = _appendices(inputs, book)
+    sections.append(reconciliation(book.allocation(inputs.root_id, inputs.as_of), area, factor))
+    sections += balance_sections(account(
+        book, inputs.root_id, inputs.as_of, records=inputs.revenue,
+        splits=inputs.sector_splits, protected=inputs.protected, factor=factor))
+    sections.append(text_section(inputs, "special", ("special",)))
+    sections.append(text_section(inputs, "safeguards", ("safeguards",)))
+    sections += appendices
     node = h.nodes[inputs.root_id]
     return Document("final_accounts", "title.final_accounts", node.code, node.name,
                     node.level.value, str(inputs.year), inputs.as_of, inputs.built_at,
                     tuple(sections))
 
 
-def _appendices(inputs: ReportInputs, book: YearLedger) -> list[Section]:
+def _appendices(inputs: ReportInputs, book: YearLedger) -> tuple[AreaYear, list[Section]]:
     """附录 A of the root and 附录 B of the root over its children (and theirs)."""
     h, root, as_of = inputs.hierarchy, inputs.root_id, inputs.as_of
-    records = list(inputs.revenue)
+    records, splits, codes = list(inputs.revenue), inputs.sector_splits, inputs.division_codes
     parts = [
-        RegionPart(area_year(book, child, as_of, records),
-                   [area_year(book, g, as_of, records) for g in sorted(h.children[child])])
+        RegionPart(area_year(book, child, as_of, records, splits, codes),
+                   [area_year(book, g, as_of, records, splits, codes)
+                    for g in sorted(h.children[child])])
         for child in sorted(h.children[root])
     ]
-    return [
-        Appendix("appendix_a", county_table(area_year(book, root, as_of, records))),
-        Appendix("appendix_b", region_table(area_year(book, root, as_of, records), parts)),
+    area = area_year(book, root, as_of, records, splits, codes)
+    return area, [
+        Appendix("appendix_a", county_table(area)),
+        Appendix("appendix_b", region_table(area, parts)),
     ]

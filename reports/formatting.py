@@ -29,6 +29,21 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(BUDGET_TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
+def period_label(period: str, lang: str) -> str:
+    """A report's period as people write it: 2024年, 2024年6月 (English: 2024, 2024-06)."""
+    year, _, month = period.partition("-")
+    if not year.isdigit() or (month and not month.isdigit()):
+        return period
+    if month:
+        return text(lang, "unit.year_month", year=year, month=str(int(month)), period=period)
+    return text(lang, "unit.year", year=year)
+
+
+def heading(node_name: str, period: str, title: str, lang: str) -> str:
+    """甘州区 2024年 水预算年终决算."""
+    return f"{node_name} {period_label(period, lang)} {title}"
+
+
 def display(value: Value, kind: ValueKind, lang: str) -> str:
     """One cell as text; an empty cell is blank, never 0."""
     if value is None or value == "":
@@ -40,7 +55,7 @@ def display(value: Value, kind: ValueKind, lang: str) -> str:
     if kind is V.RATE and isinstance(value, Decimal):
         return f"{percent(value):.1f}%"
     if kind is V.POINTS and isinstance(value, Decimal):
-        return f"{percent(value):+.1f}"
+        return text(lang, "unit.points", value=f"{percent(value):+.1f}")
     if kind is V.MONEY and isinstance(value, Decimal):
         return f"{value.quantize(_TWO, ROUND_HALF_UP):,.2f}"
     if kind is V.TIME and isinstance(value, datetime):

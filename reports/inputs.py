@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import Hierarchy
 from budget.ledger import Allocation, LedgerEntry
 from budget.plan_profile import PlanProfile
 from budget.revenue import RevenueRecord
+from budget.sector_split import SectorSplit
+from budget.year_closure import YearEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,15 @@ class MeterQuality:
 
 
 @dataclass(frozen=True, slots=True)
+class RollupLag:
+    """Data changes the monitor has not rolled up yet when the report is built."""
+
+    pending: int  # monitor_changes rows still waiting
+    oldest_recorded_at: datetime  # when the oldest of them was written
+    earliest_data_at: datetime | None  # the earliest data time they touch
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInputs:
     """Everything a monthly report or the final accounts of one node needs."""
 
@@ -101,3 +113,15 @@ class ReportInputs:
     unattributed_m3: Decimal = Decimal(0)  # counted water of sites attached to no node
     entries: Sequence[LedgerEntry] = ()  # the year's approved ledger (final accounts)
     revenue: Sequence[RevenueRecord] = ()  # recorded revenue (appendix tables)
+    # sector splits of budgets issued by source only (budget.sector_split), by node
+    sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
+    # 7.1.2 figures recorded per node (budget.cut_list), for 收支平衡分析
+    protected: Mapping[int, ProtectedVolumes] = field(default_factory=dict)
+    # 行政区划代码 of nodes, and the operator-written texts of the root's final accounts
+    division_codes: Mapping[int, str] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
+    # administrators' reopenings of the closed year (budget.year_closure), oldest first
+    reopenings: Sequence[YearEvent] = ()
+    rollup_lag: RollupLag | None = None  # None: the roll-ups are up to date with the data
+    # what is late in the budget procedure of listed nodes (budget.procedure), by node
+    procedure_late: Mapping[int, Sequence[str]] = field(default_factory=dict)

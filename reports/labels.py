@@ -9,12 +9,15 @@ tables carry the seed's Chinese labels (``budget.accounting_tables``);
 from __future__ import annotations
 
 from budget.hierarchy import NodeLevel
-from budget.kinds import Sector, Source
+from budget.kinds import Sector, Source, SourceFamily
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
 _BOTH: dict[str, tuple[str, str]] = {
+    "unit.year": ("{year}年", "{year}"),
+    "unit.year_month": ("{year}年{month}月", "{period}"),
+    "unit.points": ("{value} 个百分点", "{value} pp"),
     "title.monthly": ("水预算执行进度月报", "Monthly water-budget execution report"),
     "title.final_accounts": ("水预算年终决算", "Water-budget final accounts"),
     "label.node": ("预算单元", "Budget node"),
@@ -131,6 +134,103 @@ _BOTH: dict[str, tuple[str, str]] = {
     "col.row": ("项目", "Item"),
     "col.figure": ("指标", "Figure"),
     "col.old": ("原值", "Was"),
+    "col.total": ("合计", "Total"),
+    "col.rec.counted": ("决算预算（计入合计）", "Final budget (as counted)"),
+    "col.rec.left_out": ("非常规水未计入部分", "Non-conventional left out"),
+    "col.rec.full": ("预算全量（分水源表）", "Budget in full (by-source table)"),
+    "col.rec.handed_down": ("下达下级（附录A）", "Handed down (appendix A)"),
+    "col.rec.kept": ("本级留存（负数：下级另行下达）", "Kept (negative: issued below outside it)"),
+    "col.rec.revenue": ("水预算收入（附录B）", "Revenue (appendix B)"),
+    "col.rec.revenue_minus_expenditure": ("收入−支出", "Revenue − expenditure"),
+    "col.check": ("校验", "Check"),
+    "col.left": ("左项", "Left"),
+    "col.right": ("右项", "Right"),
+    "col.deviation": ("偏差", "Deviation"),
+    "col.result": ("结论", "Result"),
+    "col.expenditure": ("支出", "Expenditure"),
+    "col.shortfall": ("缺口", "Shortfall"),
+    "col.cut": ("核减", "Cut"),
+    "col.remaining_shortfall": ("无法平衡的缺口", "Cannot be balanced"),
+    "col.why": ("依据或保留原因", "Clause, or why it is kept"),
+    "col.surplus": ("超额水量", "Surplus"),
+    "col.uses": ("处置方式（7.1.3）", "Uses (7.1.3)"),
+    "col.conditional_uses": ("视区域情况可用", "If the area qualifies"),
+    "check.7_1_1": ("7.1.1 收入总量 ≥ 支出总量，偏差±5%以内",
+                    "7.1.1 revenue ≥ expenditure, within ±5 %"),
+    "check.6_5_3": ("6.5.3 分行业支出总量 = 分水源支出总量", "6.5.3 by sector = by source"),
+    "result.ok": ("满足", "Met"),
+    "result.short": ("收不抵支，按7.1.2核减", "Short: cut per 7.1.2"),
+    "result.beyond_5": ("超额超过5%，按7.1.3处置", "Surplus beyond 5 %: 7.1.3"),
+    "result.estimated": ("相等（行业分配为估算）", "Equal (sector split estimated)"),
+    "note.rollup_lag": ("注意：监测汇总滞后于原始数据——尚有 {pending} 条数据变更未汇总"
+                        "（最早写入于 {since}，已滞后约 {hours} 小时，涉及 {data} 起的数据），"
+                        "本报告的用水量可能偏低，汇总完成后将出具修订版。",
+                        "Note: the monitor's roll-ups lag behind the data — {pending} data "
+                        "changes are not rolled up yet (the oldest written {since}, about "
+                        "{hours} h ago, touching data from {data}); water used may be "
+                        "understated here, and a revision follows once they are."),
+    "section.procedure_late": ("预算程序逾期（甘州 3.(1)）", "Late in the budget procedure"),
+    "note.reopened": ("本年度决算出具后，经管理员{by}于{at}重新开放（原因：{reason}）；"
+                      "本版为重新开放后的修订。",
+                      "The year was reopened after its final accounts were issued, by "
+                      "{by} at {at} ({reason}); this is a revision after the reopening."),
+    "section.overview": ("一、概述", "1. Overview"),
+    "section.directory": ("二、水预算单位名录库建设情况", "2. The directory of budget units"),
+    "section.directory_units": ("水预算单位名录", "Budget units"),
+    "section.special": ("特殊情况说明", "Special circumstances"),
+    "section.safeguards": ("四、保障措施", "4. Safeguards"),
+    "fig.text.region": ("（一）区域概况", "(1) The region"),
+    "fig.text.implementation": ("（二）水预算实施情况", "(2) How the water budget was run"),
+    "fig.text.special": ("预算编制问题与预算偏差原因", "Problems and reasons for deviations"),
+    "fig.text.safeguards": ("组织保障、技术保障和监督保障", "Organisation, technology, oversight"),
+    "text.to_write": ("（待水行政主管部门填写）", "(to be written by the water office)"),
+    "col.units": ("单位数", "Units"),
+    "col.with.agriculture": ("有农业预算", "With agriculture"),
+    "col.with.industry": ("有工业预算", "With industry"),
+    "col.with.domestic": ("有生活预算", "With domestic"),
+    "col.with.ecology": ("有生态环境预算", "With ecology"),
+    "col.with.unspecified": ("有未分行业预算", "With no sector"),
+    "col.division_code": ("行政区划代码", "Division code"),
+    "note.directory": ("按层级统计本单元以下的水预算单位，及其预算所含行业"
+                       "（分行业按本报告的行业分配）。",
+                       "Budget units below this node by level, and the sectors of their budgets "
+                       "(split as in this report)."),
+    "note.division_code": ("行政区划代码（GB/T 2260）未记录的单位留空。",
+                           "Units without a recorded division code (GB/T 2260) are blank."),
+    "section.reconciliation": ("各表合计核对", "How the tables' totals connect"),
+    "section.balance": ("收支平衡分析", "Balance of revenue and expenditure"),
+    "section.cut_by_source": ("分水源核减（7.1.2）", "Cuts by source (7.1.2)"),
+    "section.cut_lines": ("核减清单（7.1.2）", "Cut list (7.1.2)"),
+    "section.surplus": ("超额水量处置（7.1.3）", "Surplus (7.1.3)"),
+    "note.rec.tables": ("决算概况按“计入合计”列，分水源、分行业表按“预算全量”列，"
+                        "附录A按“下达下级”列，附录B收入按“水预算收入”列；"
+                        "各列之差在本表逐项说明。",
+                        "The summary shows the counted column, the by-source and by-sector "
+                        "tables the full column, appendix A the handed-down column and appendix "
+                        "B's revenue the revenue column; each difference is listed here."),
+    "note.rec.left_out": ("非常规水按当年折算系数 {factor} 计入合计（甘州 1.(3)①），"
+                          "其余部分未计入。",
+                          "Non-conventional water counts in the totals at the year's factor "
+                          "{factor} (Ganzhou 1.(3)①); the rest is left out."),
+    "note.rec.kept": ("本级预算与下达下级之差：正数为本级留存未下达，负数为在下级另行下达、"
+                      "未计入本级总量的水量（如再生水计划）。",
+                      "Own budget minus what is handed down: positive is kept at this level, "
+                      "negative was issued below outside this level's totals (e.g. the "
+                      "reclaimed-water plan)."),
+    "note.rec.revenue": ("水预算收入为记录的可用水量（预测或更新来水），"
+                         "与下达水量之差见收支平衡分析。",
+                         "Revenue is the recorded available water (forecast or updated "
+                         "inflow); its difference from the issued water is analysed below."),
+    "note.balance.counted": ("收支平衡按非常规水折算系数 {factor} 计算，与接口核算相同。",
+                             "The balance counts non-conventional water at the factor {factor}, "
+                             "as the accounting API does."),
+    "note.balance.split": ("{split}", "{split}"),
+    "note.cut.per_source": ("按水源分别核减，不动用其他水源的水量；只核减7.1.2列明的部分，"
+                            "未记录的保障份额不按零计。",
+                            "Each source is cut from its own lines only; only the parts 7.1.2 "
+                            "names are cut, and an unrecorded protected share is not zero."),
+    "note.surplus": ("按水源列出超额水量及7.1.3处置方式。",
+                     "Surplus by source with the 7.1.3 uses."),
     "col.new": ("新值", "Now"),
     "status.ok": ("正常", "on track"),
     "status.notice": ("提示（≥80%）", "notice (≥ 80 %)"),
@@ -166,6 +266,20 @@ _BOTH: dict[str, tuple[str, str]] = {
     "note.charges": ("超出定额部分分档累进加价（按地区、水源、作物类别设定）。",
                      "The excess over quota is charged band by band at rising multipliers "
                      "(set per area, source and crop class)."),
+    "note.sector_split.structure": (
+        "分行业预算为估算：未分行业水量按区县用水结构配置分到各行业（依据：{reference}），"
+        "可由水行政主管部门逐节点替换。",
+        "Budgets by sector are estimated: volumes issued by source only are split by the "
+        "district's published water-use structure ({reference}); the water office can "
+        "replace the split per node."),
+    "note.sector_split.quota": (
+        "分行业预算为估算：未分行业水量按零基定额测算分到各行业（依据：{reference}）。",
+        "Budgets by sector are estimated: volumes issued by source only are split by the "
+        "zero-based quota calculation ({reference})."),
+    "note.sector_split.operator": (
+        "未分行业水量按水行政主管部门确定的比例分到各行业（依据：{reference}）。",
+        "Volumes issued by source only are split by sector as the water office set "
+        "({reference})."),
     "note.final": ("结余 = 决算预算 − 实际用水；负数为超用。",
                    "Balance = final budget − water used; negative is an overrun."),
     "page.title": ("我的用水", "My water"),
@@ -215,6 +329,12 @@ for _s in Source:
     _BOTH[f"source.{_s.value}"] = (_s.label, _SOURCES_EN[_s.value])
 for _c in Sector:
     _BOTH[f"sector.{_c.value}"] = (_c.label, _SECTORS_EN[_c.value])
+for _f in SourceFamily:
+    _BOTH[f"source_family.{_f.value}"] = (
+        _f.label,
+        {"non_conventional": "Non-conventional"}.get(_f.value)
+        or _SOURCES_EN.get(_f.value, _f.value),
+    )
 
 _MESSAGES = {
     "zh": {k: zh for k, (zh, _) in _BOTH.items()},

@@ -14,7 +14,7 @@ the alerts and the dashboards agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,7 +23,13 @@ from budget.units import ZERO
 from monitor.budget_alerts import Level, budget_level
 from monitor.execution import BudgetPeriod, Execution, evaluate_execution
 from reports import quality_section
-from reports.breakdown import breakdown_table, change, charges_table, listed_under
+from reports.breakdown import (
+    breakdown_table,
+    change,
+    charges_table,
+    listed_under,
+    split_budget,
+)
 from reports.document import (
     Chart,
     Column,
@@ -37,6 +43,7 @@ from reports.document import (
     Text,
     ValueKind,
 )
+from reports.formatting import local_time
 from reports.inputs import AlertRecord, ReportInputs
 from reports.rollup import (
     NodeDraw,
@@ -119,21 +126,23 @@ def monthly_report(inputs: ReportInputs) -> Document:
     root = rows[0]
     root_draw = draws.get(inputs.root_id) or NodeDraw()
     root_last = last.get(inputs.root_id) or NodeDraw()
-    own = budget_cells(inputs.budgets.get(inputs.root_id, {}))
+    split, split_notes = split_budget(inputs, inputs.budgets.get(inputs.root_id, {}))
+    own = budget_cells(split)
     month_rolled = _month_cells(inputs)
     month_column = Column("month", "col.drawn_month", V.VOLUME)
+    summary = _summary(root)
     sections: list[Section] = [
-        _summary(root),
+        replace(summary, notes=lag_notes(inputs) + summary.notes),
         breakdown_table(
             key="by_source", title="section.by_source", by="source", budget=by_source(own),
             drawn=by_source(root_draw.cells),
             extra={"month": (month_column, by_source(month_rolled))},
             last_year=by_source(root_last.cells)),
-        breakdown_table(
+        replace(breakdown_table(
             key="by_sector", title="section.by_sector", by="sector", budget=by_sector(own),
             drawn=by_sector(root_draw.cells),
             extra={"month": (month_column, by_sector(month_rolled))},
-            last_year=by_sector(root_last.cells)),
+            last_year=by_sector(root_last.cells)), notes=split_notes),
         _monthly_chart(inputs, root, root_draw),
     ]
     children = [r for r in rows if r.depth == 1]
@@ -141,6 +150,7 @@ def monthly_report(inputs: ReportInputs) -> Document:
         sections.append(_children_chart(inputs, children))
     sections += [
         _node_table(inputs, rows),
+        *procedure_table(inputs),
         _levels_reached(inputs, rows),
         _alerts(inputs),
         *quality_section.sections(inputs, rows_of=[(r.node_id, r.execution, r.last_year_m3)
@@ -187,6 +197,35 @@ def _summary(root: NodeExecution) -> Figures:
         Figure("exhaustion", "fig.projected_exhaustion", e.exhaustion_at, V.TIME),
     )
     return Figures("summary", "section.summary", items, (Text("note.counted"),))
+
+
+def procedure_table(inputs: ReportInputs) -> list[Table]:
+    """Listed nodes late in the budget procedure (甘州 3.(1)① 45日告知, ⑦ 提前60天调整)."""
+    h = inputs.hierarchy
+    rows = tuple(
+        Row(h.nodes[n].code, (h.nodes[n].name, h.nodes[n].code, "；".join(messages)))
+        for n, messages in sorted(inputs.procedure_late.items())
+    )
+    if not rows:
+        return []
+    return [Table("procedure_late", "section.procedure_late",
+                  (Column("name", "col.node", V.TEXT), Column("code", "col.code", V.TEXT),
+                   Column("late", "col.detail", V.TEXT)), rows)]
+
+
+def lag_notes(inputs: ReportInputs) -> tuple[Text, ...]:
+    """Say plainly when the monitor's roll-ups lag behind the data (and how far):
+    the figures then miss water that is in the database."""
+    lag = inputs.rollup_lag
+    if lag is None:
+        return ()
+    hours = max(Decimal(0), Decimal((inputs.built_at - lag.oldest_recorded_at).total_seconds())
+                / 3600).quantize(Decimal("0.1"))
+    return (Text("note.rollup_lag", {
+        "pending": str(lag.pending), "hours": f"{hours}",
+        "since": local_time(lag.oldest_recorded_at),
+        "data": local_time(lag.earliest_data_at) if lag.earliest_data_at else "—",
+    }),)
 
 
 def _monthly_chart(inputs: ReportInputs, root: NodeExecution, draw: NodeDraw) -> Chart:

@@ -48,6 +48,17 @@ def provenance(inputs: ReportInputs) -> dict[str, Any]:
         "revenue": [[r.node_id, r.basis.value, {s.value: str(v) for s, v in r.volumes.items()}]
                     for r in inputs.revenue if r.node_id in listed],
         "unattributed_m3": str(inputs.unattributed_m3),
+        "division_codes": {str(n): c for n, c in sorted(inputs.division_codes.items())
+                           if n in listed},
+        "texts": dict(sorted(inputs.texts.items())),
+        "rollup_lag": None if inputs.rollup_lag is None else [
+            inputs.rollup_lag.pending, inputs.rollup_lag.oldest_recorded_at.isoformat()],
+        "reopenings": [[e.at.isoformat(), e.by, e.reason] for e in inputs.reopenings],
+        "sector_splits": {
+            str(n): [x.basis.value, {k.value: str(v) for k, v in x.shares.items()}, x.reference]
+            for n, x in sorted(inputs.sector_splits.items())
+            if n in listed or n in h.path_to_root(inputs.root_id)
+        },
     }
 
 

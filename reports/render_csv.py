@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from reports.appendix_layout import lead_cells, lead_headers
 from reports.document import Appendix, Chart, Document, Figures, Table
-from reports.formatting import display, local_time, percent, wan
+from reports.formatting import display, heading, local_time, percent, wan
 from reports.labels import appendix_label, language, text
 
 
@@ -20,7 +20,7 @@ def render_csv(document: Document, lang: str | None = None) -> bytes:
     lang = language(lang)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([f"{document.node_name} {document.period} {text(lang, document.title)}"])
+    w.writerow([heading(document.node_name, document.period, text(lang, document.title), lang)])
     w.writerow([text(lang, "label.node"), document.node_name, document.node_code])
     w.writerow([text(lang, "label.as_of"), local_time(document.as_of)])
     w.writerow([text(lang, "label.built_at"), local_time(document.built_at)])

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from reports.appendix_layout import header_cells, header_depth, lead_cells, lead_headers
 from reports.document import Appendix, Chart, Document, Figures, Table, Text
-from reports.formatting import display, local_time
+from reports.formatting import display, heading, local_time
 from reports.labels import appendix_label, language, text
 from reports.svg_charts import chart_svg
 
@@ -122,6 +122,7 @@ def render_html(document: Document, lang: str | None = None) -> str:
     return _environment().get_template("report.html").render(
         lang=lang, t=lambda key, **params: text(lang, key, **params),
         title=text(lang, document.title), document=document, sections=sections,
+        heading=heading(document.node_name, document.period, text(lang, document.title), lang),
         as_of=local_time(document.as_of), built_at=local_time(document.built_at),
         level=text(lang, f"level.{document.node_level}"), revision=revision, changes=changes,
         previous=local_time(revision.previous_built_at) if revision.previous_built_at else "",

@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.appendix_layout import header_cells, header_depth, lead_cells, lead_headers
 from reports.document import Appendix, Chart, Document, Figures, Table, Value, ValueKind
-from reports.formatting import display, local_time, number, percent, wan
+from reports.formatting import display, heading, local_time, number, percent, wan
 from reports.labels import appendix_label, language, text
 
 V = ValueKind
@@ -183,7 +183,7 @@ def render_xlsx(document: Document, lang: str | None = None) -> bytes:
     cover = wb.active
     assert cover is not None
     cover.title = _sheet_title(wb, text(lang, document.title))
-    head = f"{document.node_name} {document.period} {text(lang, document.title)}"
+    head = heading(document.node_name, document.period, text(lang, document.title), lang)
     cover.cell(1, 1, head).font = Font(bold=True, size=14)
     meta = [("label.node", f"{document.node_name} ({document.node_code})"),
             ("label.period", document.period), ("label.as_of", local_time(document.as_of)),

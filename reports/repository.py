@@ -24,7 +24,14 @@ from budget import repository as budget_repo
 from budget.hierarchy import Hierarchy
 from budget.plan_profile import PlanProfile
 from reports.document import Document, document_from_json, document_json
-from reports.inputs import AlertRecord, ChargeRecord, DrawRow, LevelCrossing, MeterQuality
+from reports.inputs import (
+    AlertRecord,
+    ChargeRecord,
+    DrawRow,
+    LevelCrossing,
+    MeterQuality,
+    RollupLag,
+)
 
 Conn = budget_repo.Conn
 REPORT_LOCK = 7_411_400  # advisory lock key (with the report's hash): one issuer at a time
@@ -234,3 +241,41 @@ def last_year(moment: datetime) -> datetime:
         return moment.replace(year=moment.year - 1)
     except ValueError:
         return moment.replace(year=moment.year - 1, day=28) + timedelta(days=1)
+
+
+TEXT_SECTIONS = ("region", "implementation", "special", "safeguards")
+"""附录C 一(一) 区域概况, 一(二) 水预算实施情况, 三(四) 特殊情况说明, 四 保障措施."""
+
+
+def report_texts(conn: Conn, *, node_id: int, year: int) -> dict[str, str]:
+    """The newest operator-written text of each section of a node's final accounts."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (section) section, body FROM report_texts "
+        "WHERE node_id = %s AND year = %s ORDER BY section, text_id DESC",
+        (node_id, year),
+    ).fetchall()
+    return {str(section): str(body) for section, body in rows}
+
+
+def add_report_text(conn: Conn, *, node_id: int, year: int, section: str, body: str,
+                    by: str) -> None:
+    conn.execute(
+        "INSERT INTO report_texts (node_id, year, section, body, recorded_by) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (node_id, year, section, body, by),
+    )
+
+
+def rollup_lag(conn: Conn, *, until: datetime) -> RollupLag | None:
+    """What the monitor has not rolled up yet: pending data changes (consumption,
+    registry, attachments, budgets) touching data up to ``until``; None when none."""
+    row = conn.execute(
+        "SELECT count(*), min(c.recorded_at), min(f.first) FROM monitor_changes c "
+        "LEFT JOIN LATERAL (SELECT min(t) AS first FROM unnest(c.ts_from) t) f ON true "
+        "WHERE c.kind IN ('consumption', 'registry', 'attachment', 'budget') "
+        "AND (cardinality(c.ts_from) = 0 OR f.first < %s)",
+        (until,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    return RollupLag(int(row[0]), row[1], row[2])

@@ -10,14 +10,19 @@ Nothing stored is ever rewritten. Each call runs in the caller's transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from budget import repository as budget_repo
+from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import Hierarchy
 from budget.ledger import LedgerEntry, effective_budgets
+from budget.procedure import StepEvent, lateness
 from budget.revenue import RevenueRecord
+from budget.sector_split import SectorSplit
+from budget.year_closure import is_closed, reopenings
 from budget.year_ledger import BUDGET_TIMEZONE, year_bounds
 from monitor.execution import BudgetPeriod
 from reports import repository as repo
@@ -59,12 +64,18 @@ class YearData:
     year: int
     factor: Decimal
     revenue: list[RevenueRecord]
+    sector_splits: Mapping[int, SectorSplit] = field(default_factory=dict)
+    protected: Mapping[int, ProtectedVolumes] = field(default_factory=dict)
+    division_codes: Mapping[int, str] = field(default_factory=dict)
 
 
 def year_data(conn: repo.Conn, *, year: int) -> YearData:
     return YearData(repo.hierarchy(conn), year,
                     budget_repo.load_policy(conn, year=year).non_conventional_factor,
-                    budget_repo.revenue_records(conn, year=year))
+                    budget_repo.revenue_records(conn, year=year),
+                    budget_repo.sector_splits(conn, year=year),
+                    budget_repo.protected_volumes(conn, year=year),
+                    budget_repo.division_codes(conn))
 
 
 def _entries(conn: repo.Conn, h: Hierarchy, node_id: int, listed: list[int], year: int,
@@ -108,7 +119,30 @@ def build_inputs(conn: repo.Conn, *, kind: str, node_id: int, period: BudgetPeri
                          if h.nodes[node_id].parent_id is None else Decimal(0)),
         entries=entries if not monthly else (),
         revenue=data.revenue if not monthly else (),
+        sector_splits=data.sector_splits,
+        protected=data.protected if not monthly else {},
+        division_codes=data.division_codes,
+        texts=repo.report_texts(conn, node_id=node_id, year=year) if not monthly else {},
+        reopenings=tuple(reopenings(budget_repo.year_events(conn, year=year)))
+        if not monthly else (),
+        rollup_lag=repo.rollup_lag(conn, until=as_of),
+        procedure_late=_procedure_late(conn, year, listed, as_of),
     )
+
+
+def _procedure_late(conn: repo.Conn, year: int, listed: list[int], as_of: datetime
+                    ) -> dict[int, list[str]]:
+    """甘州 3.(1): the listed nodes late in their procedure (45-day 告知, 60-day 调整).
+    Nothing while no step of the year is recorded for any listed node (the office does
+    not keep the procedure here yet)."""
+    events: dict[int, list[StepEvent]] = {n: [] for n in listed}
+    recorded = budget_repo.procedure_events(conn, year=year, node_ids=listed)
+    if not recorded:
+        return {}
+    for e in recorded:
+        events[e.node_id].append(e)
+    out = {n: [x.message for x in lateness(year, evs, as_of)] for n, evs in events.items()}
+    return {n: m for n, m in out.items() if m}
 
 
 def shape(kind: str, inputs: ReportInputs) -> Document:
@@ -116,8 +150,14 @@ def shape(kind: str, inputs: ReportInputs) -> Document:
 
 
 def issue(conn: repo.Conn, *, kind: str, node_id: int, period: str, built_at: datetime,
-          by: str, as_of: datetime | None = None, shared: YearData | None = None) -> Issued:
-    """Build and store the report (revision 1, or n+1 when a figure changed)."""
+          by: str, as_of: datetime | None = None, shared: YearData | None = None,
+          close_year: bool = False) -> Issued:
+    """Build and store the report (revision 1, or n+1 when a figure changed).
+
+    ``close_year``: a person issuing the final accounts of a root node (the
+    district) closes its budget year (``budget.year_closure``): from then on the
+    ledger refuses changes into it until an administrator reopens it. The
+    scheduler's refresh re-issues without closing."""
     if kind not in KINDS:
         raise ReportError(f"unknown report kind {kind!r} ({', '.join(KINDS)})")
     span = period_of(kind, period)
@@ -130,6 +170,9 @@ def issue(conn: repo.Conn, *, kind: str, node_id: int, period: str, built_at: da
         raise ReportError(f"{span.label} is not over before {moment.isoformat()}: "
                           "give an as_of up to now")
     repo.lock_report(conn, kind=kind, node_id=node_id, period=period)
+    closing = close_year and kind == "final_accounts"
+    if closing:
+        budget_repo.lock_year(conn, year=span.year)  # as the ledger's approvals do
     inputs = build_inputs(conn, kind=kind, node_id=node_id, period=span, as_of=moment,
                           built_at=built_at, shared=shared)
     document = shape(kind, inputs)
@@ -140,6 +183,8 @@ def issue(conn: repo.Conn, *, kind: str, node_id: int, period: str, built_at: da
         assert latest.document is not None
         next_document = revised(latest.document, latest.revision, document)
         if next_document is None:
+            if closing:
+                _close(conn, inputs, latest.report_id, built_at, by)
             return Issued(latest, created=False)
         document = next_document
     data = provenance(inputs)
@@ -148,7 +193,18 @@ def issue(conn: repo.Conn, *, kind: str, node_id: int, period: str, built_at: da
                                   built_by=by)
     stored = repo.report(conn, report_id=report_id)
     assert stored is not None
+    if closing:
+        _close(conn, inputs, report_id, built_at, by)
     return Issued(stored, created=True)
+
+
+def _close(conn: repo.Conn, inputs: ReportInputs, report_id: int, at: datetime, by: str) -> None:
+    """The final accounts of a root node were issued: its year is closed (once)."""
+    if inputs.hierarchy.nodes[inputs.root_id].parent_id is not None:
+        return
+    if not is_closed(budget_repo.year_events(conn, year=inputs.year)):
+        budget_repo.add_year_event(conn, year=inputs.year, event="closed", at=at, by=by,
+                                   report_id=report_id)
 
 
 def reported_nodes(h: Hierarchy, *, root_id: int | None = None) -> list[int]:

@@ -9,11 +9,35 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from budget.api.routes import budgets, imports, ledger, nodes, quota, revenue, tokens
+from budget.api.routes import (
+    budgets,
+    divisions,
+    imports,
+    ledger,
+    nodes,
+    procedure,
+    quota,
+    revenue,
+    sectors,
+    tokens,
+    years,
+)
 from waterbudget.web.errors import ERROR_RESPONSES, install
 
 router = APIRouter(prefix="/budget", tags=["budget"], responses=ERROR_RESPONSES)
-for _resource in (nodes, budgets, revenue, quota, ledger, imports, tokens):
+for _resource in (
+    nodes,
+    budgets,
+    revenue,
+    quota,
+    ledger,
+    imports,
+    tokens,
+    sectors,
+    divisions,
+    years,
+    procedure,
+):
     router.include_router(_resource.router)
 
 

@@ -119,9 +119,9 @@ def revenue_out(node_id: int, year: int, records: Sequence[RevenueRecord]) -> s.
 
 def accounting_out(view: AccountingView) -> s.AccountingOut:
     b = view.balance
-    whole = {item for item, _ in view.cuts.untouched} if view.cuts else set()
     inflow = view.inflow.findings if view.inflow else ()
     findings = [*b.findings, *view.structure, *view.consistency, *inflow]
+    cuts = view.cuts
     return s.AccountingOut(
         revenue_m3=b.revenue_m3,
         expenditure_m3=b.expenditure_m3,
@@ -134,7 +134,7 @@ def accounting_out(view: AccountingView) -> s.AccountingOut:
         dynamic_adjustment=inflow_out(view.inflow),
         findings=findings_out(findings),
         cuts=None
-        if view.cuts is None
+        if cuts is None
         else [
             s.CutOut(
                 item=c.item.name,
@@ -143,21 +143,45 @@ def accounting_out(view: AccountingView) -> s.AccountingOut:
                 priority=c.priority.value,
                 cut_m3=c.cut_m3,
             )
-            for c in view.cuts.cuts
+            for c in cuts.cuts
         ],
-        remaining_shortfall_m3=None if view.cuts is None else view.cuts.remaining_shortfall_m3,
+        remaining_shortfall_m3=None if cuts is None else cuts.remaining_shortfall_m3,
         kept=None
-        if view.cuts is None
+        if cuts is None
         else [
             s.KeptOut(
                 item=item.name,
                 source=item.source,
                 sector=item.sector,
                 volume_m3=item.volume_m3,
-                protected_m3=item.volume_m3 if item in whole else item.protected_m3,
-                reason=reason,
+                protected_m3=item.kept_m3,
+                reason=item.reason,
             )
-            for item, reason in (*view.cuts.untouched, *view.cuts.protected)
+            for item in cuts.kept
+        ],
+        cut_by_source=None
+        if cuts is None
+        else [
+            s.SourceCutOut(
+                source_kind=c.family.value,
+                revenue_m3=c.revenue_m3,
+                expenditure_m3=c.expenditure_m3,
+                shortfall_m3=c.shortfall_m3,
+                cut_m3=c.cut_m3,
+                remaining_m3=c.remaining_m3,
+            )
+            for c in cuts.sources
+        ],
+        surplus=[
+            s.SurplusOut(
+                source_kind=line.family.value,
+                revenue_m3=line.revenue_m3,
+                expenditure_m3=line.expenditure_m3,
+                surplus_m3=line.surplus_m3,
+                uses=[u.value for u in line.uses],
+                conditional=[u.value for u in line.conditional],
+            )
+            for line in view.surplus
         ],
     )
 

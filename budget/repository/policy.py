@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from budget.accounting import ProtectedVolumes
+from budget.cut_list import ProtectedVolumes
 from budget.kinds import Source
 from budget.repository.connection import Conn
 from budget.rules import BudgetPolicy, ControlFigure, Permit
@@ -67,12 +67,21 @@ def set_control_figure(conn: Conn, *, figure: ControlFigure, reference: str) -> 
     )
 
 
+_CUT_FIELDS = (
+    "grain_irrigation_m3",
+    "basic_ecological_flow_m3",
+    "urban_environment_baseline_m3",
+    "industry_non_production_m3",
+    "services_non_essential_m3",
+)
+
+
 def protected_volumes(conn: Conn, *, year: int) -> dict[int, ProtectedVolumes]:
-    """Every node's recorded protected volumes of ``year`` (宁夏 7.1.2 e)."""
+    """Every node's recorded cut-list figures of ``year`` (宁夏 7.1.2; NULL = not recorded)."""
     return {
-        node_id: ProtectedVolumes(grain, ecological)
-        for node_id, grain, ecological in conn.execute(
-            "SELECT node_id, grain_irrigation_m3, basic_ecological_flow_m3 "
+        row[0]: ProtectedVolumes(*row[1:])
+        for row in conn.execute(
+            f"SELECT node_id, {', '.join(_CUT_FIELDS)} "
             "FROM budget_protected_volumes WHERE year = %s",
             (year,),
         )
@@ -82,7 +91,7 @@ def protected_volumes(conn: Conn, *, year: int) -> dict[int, ProtectedVolumes]:
 def protected_record(conn: Conn, *, node_id: int, year: int) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT node_id, year, grain_irrigation_m3, basic_ecological_flow_m3, reference, "
+            f"SELECT node_id, year, {', '.join(_CUT_FIELDS)}, reference, "
             "recorded_by, recorded_at FROM budget_protected_volumes "
             "WHERE node_id = %s AND year = %s",
             (node_id, year),
@@ -98,19 +107,13 @@ def set_protected_volumes(
     reference: str,
     by: str,
 ) -> None:
+    """Replace the node's record of the year; a figure left ``None`` is not recorded."""
     conn.execute(
-        "INSERT INTO budget_protected_volumes (node_id, year, grain_irrigation_m3, "
-        "basic_ecological_flow_m3, reference, recorded_by) VALUES (%s, %s, %s, %s, %s, %s) "
+        f"INSERT INTO budget_protected_volumes (node_id, year, {', '.join(_CUT_FIELDS)}, "
+        "reference, recorded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (node_id, year) DO UPDATE SET "
-        "grain_irrigation_m3 = EXCLUDED.grain_irrigation_m3, "
-        "basic_ecological_flow_m3 = EXCLUDED.basic_ecological_flow_m3, "
-        "reference = EXCLUDED.reference, recorded_by = EXCLUDED.recorded_by, recorded_at = now()",
-        (
-            node_id,
-            year,
-            volumes.grain_irrigation_m3,
-            volumes.basic_ecological_flow_m3,
-            reference,
-            by,
-        ),
+        + ", ".join(f"{f} = EXCLUDED.{f}" for f in _CUT_FIELDS)
+        + ", reference = EXCLUDED.reference, recorded_by = EXCLUDED.recorded_by, "
+        "recorded_at = now()",
+        (node_id, year, *(getattr(volumes, f) for f in _CUT_FIELDS), reference, by),
     )

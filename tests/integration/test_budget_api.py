@@ -298,7 +298,8 @@ def test_ganzhou_import_reports_discrepancies_and_is_all_or_nothing(client):
         f"/budget/nodes/{nodes['ganzhou']}/accounting",
         params={"year": 2024, "as_of": "2024-06-01T00:00:00+08:00"},
     ).json()
-    assert {f["check"] for f in checks["findings"]} >= {"6.5.3 by-sector total == by-source total"}
+    # by source only: split by the district's structure, an estimate (issue 12)
+    assert {f["check"] for f in checks["findings"]} >= {"6.5.3 sector split"}
     again = client.post("/budget/imports/ganzhou", json={**files, "acknowledge": wheres})
     assert again.status_code == 409
 

@@ -134,3 +134,32 @@ def test_water_users_may_not_ask_for_proposals(client):
     ).json()["token"]
     refused = proposal(client, unit, BODY, headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 403
+
+
+def test_residents_are_their_own_line_and_the_proposal_can_record_a_quota_split(client):
+    """Issue 12: per-capita domestic norms as a quota line; where the quota inputs
+    exist, their sector shares replace the district structure for the node."""
+    district = node(client, "d", "district")
+    unit = node(client, "u", "unit", district)
+    body = {
+        **BODY,
+        "residents": [
+            {"population": "1000", "norm_l_per_person_day": "80", "source": "groundwater"}
+        ],
+        "record_split": True,
+    }
+    answer = proposal(client, unit, body)
+    assert answer.status_code == 200, answer.text
+    lines = {(x["sector"], x["volume_m3"]) for x in answer.json()["lines"]}
+    assert ("domestic.rural", "29200.000") in lines  # 1,000 人 × 80 升 × 365 天
+    split = client.get(f"/budget/nodes/{unit}/sector-split", params={"year": 2024}).json()
+    assert (split["basis"], split["estimate"], split["from_node_id"]) == ("quota", True, unit)
+    total = Decimal(answer.json()["total_m3"])
+    assert Decimal(split["shares"]["domestic.rural"]) == Decimal(29200) / total
+    too_much = {
+        **BODY,
+        "residents": [{"population": "10", "norm_l_per_person_day": "81", "source": "groundwater"}],
+    }
+    refused = proposal(client, unit, too_much)
+    assert refused.status_code == 422
+    assert "80" in refused.text

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from budget import repository as budget_repo
 from reports import repository as repo
 from reports import service
-from reports.document import Table
+from reports.document import Figures, Table
 from reports.monthly import ReportError
 from reports.render_pdf import chromium_path
 from tests.integration.report_support import (
@@ -264,3 +264,117 @@ def test_scheduled_jobs_are_registered_and_refresh_revises(database_url, distric
     with psycopg.connect(database_url) as conn:
         issued = repo.list_reports(conn, node_ids=None, kind="monthly", period="2024-06")
     assert {r.node_id for r in issued} == {district[c] for c in ("GZ", "XM", "DM", "XM-1")}
+
+
+def test_the_final_accounts_texts_are_written_by_the_office_and_revise_the_accounts(
+        client, district):
+    """Issue 12, 宁夏 附录C: 概述, 特殊情况说明 and 保障措施 are the operator's text."""
+    xm = bearer(client, "xm")
+    body = {"kind": "final_accounts", "node_id": district["XM"], "period": "2024"}
+    first = client.post("/reports", json=body, headers=xm)
+    assert first.status_code == 201, first.text
+    texts = {"texts": {"region": "小满镇位于甘州区南部。", "special": "6月井灌区停电两周。"}}
+    stored = client.put(f"/reports/texts/{district['XM']}/2024", json=texts, headers=xm)
+    assert stored.status_code == 200, stored.text
+    assert stored.json() == {"region": "小满镇位于甘州区南部。", "special": "6月井灌区停电两周。"}
+    outside = client.put(f"/reports/texts/{district['DM']}/2024", json=texts, headers=xm)
+    assert outside.status_code == 404
+    bad = client.put(f"/reports/texts/{district['XM']}/2024", json={"texts": {"x": "y"}},
+                     headers=xm)
+    assert bad.status_code == 422
+    second = client.post("/reports", json=body, headers=xm)
+    assert second.status_code == 201  # a changed text is a new revision
+    assert second.json()["revision"] == 2
+    html = client.get(f"/reports/{second.json()['report_id']}?format=html", headers=xm).text
+    assert "6月井灌区停电两周。" in html
+    assert "（待水行政主管部门填写）" in html  # 保障措施: nobody wrote it yet
+
+
+def test_a_closed_year_is_closed_until_an_administrator_reopens_it(client, district, database_url):
+    """Issue 12 (甘州 3.(1) …执行—调整—决算): issuing the district's final accounts closes
+    the year; a ledger entry into it is refused with a clear Chinese message; an
+    administrator's reopening is recorded and marks the next revision."""
+    with psycopg.connect(database_url) as conn:
+        second = budget_repo.create_token(conn, name="admin-2", role="administrator",
+                                          node_id=None)
+    admin, xm = bearer(client, "admin"), bearer(client, "xm")
+    checker = {"Authorization": f"Bearer {second}"}
+    entry = {"node_id": district["XM-1"], "year": 2024, "kind": "supplement",
+             "source": "groundwater", "sector": "agriculture.irrigation", "volume_m3": "100",
+             "valid_from": "2024-11-01T00:00:00+08:00", "reason": "补录"}
+    pending = client.post("/budget/entries", json=entry, headers=xm)
+    assert pending.status_code == 201, pending.text
+    town = client.post("/reports", json={"kind": "final_accounts", "node_id": district["XM"],
+                                         "period": "2024"}, headers=xm)
+    assert town.status_code == 201
+    assert client.post("/budget/entries", json=entry, headers=xm).status_code == 201  # open
+    final = {"kind": "final_accounts", "node_id": district["GZ"], "period": "2024"}
+    first = client.post("/reports", json=final, headers=admin)
+    assert first.status_code == 201, first.text
+    refused = client.post("/budget/entries", json=entry, headers=xm)
+    assert refused.status_code == 409
+    message = refused.json()["detail"]
+    assert message.startswith("2024年度年终决算已于")
+    assert "已关账" in message
+    assert "重新开放" in message
+    approve = client.post(f"/budget/entries/{pending.json()['entry_id']}/approve",
+                          headers=admin)
+    assert approve.status_code == 409  # proposed before, approved after: refused too
+    assert client.post("/budget/years/2024/reopen", json={"reason": "x"},
+                       headers=xm).status_code == 403
+    reopened = client.post("/budget/years/2024/reopen", json={"reason": "12月补水漏录"},
+                           headers=admin)
+    assert reopened.status_code == 200, reopened.text
+    assert [e["event"] for e in reopened.json()] == ["closed", "reopened"]
+    assert client.post("/budget/years/2024/reopen", json={"reason": "again"},
+                       headers=admin).status_code == 409  # not closed
+    made = client.post("/budget/entries", json=entry, headers=xm)
+    assert made.status_code == 201
+    assert client.post(f"/budget/entries/{made.json()['entry_id']}/approve",
+                       headers=checker).status_code == 200
+    again = client.post("/reports", json=final, headers=admin)
+    assert again.status_code == 201
+    assert again.json()["revision"] == 2
+    html = client.get(f"/reports/{again.json()['report_id']}?format=html", headers=admin).text
+    assert "重新开放" in html
+    assert "12月补水漏录" in html
+    assert client.post("/budget/entries", json=entry, headers=xm).status_code == 409  # closed
+
+
+def test_the_report_says_when_the_roll_ups_lag_behind_the_data(database_url, district):
+    """Issue 12, part 5: readings stored but not rolled up yet are said plainly (with how
+    far), instead of a silent 0.00; once the monitor catches up the note goes."""
+    with psycopg.connect(database_url) as conn:
+        daily_use(conn, meter="W2-F", site="W2", first=at(6, 20), days=5, m3=300)
+        conn.commit()
+        lagging = service.issue(conn, kind="monthly", node_id=district["GZ"],
+                                period="2024-06", built_at=NOW, by="test")
+        summary = lagging.report.document.section("summary")  # type: ignore[union-attr]
+        assert isinstance(summary, Figures)
+        [note] = [n for n in summary.notes if n.key == "note.rollup_lag"]
+        assert int(note.params["pending"]) >= 1
+        assert note.params["data"].startswith("2024-06-2")
+        roll_up(conn)
+        conn.commit()
+        caught_up = service.issue(conn, kind="monthly", node_id=district["GZ"],
+                                  period="2024-06", built_at=NOW, by="test")
+        summary = caught_up.report.document.section("summary")  # type: ignore[union-attr]
+        assert isinstance(summary, Figures)
+        assert "note.rollup_lag" not in [n.key for n in summary.notes]
+        assert caught_up.report.revision == 2  # the water now counted
+
+
+def test_the_monthly_report_lists_nodes_late_in_the_procedure(client, district):
+    """甘州 3.(1)①: 告知 of 2024 was due by 2023-11-17; recorded now, it is late."""
+    admin = bearer(client, "admin")
+    step = client.post(f"/budget/nodes/{district['XM']}/procedure",
+                       json={"year": 2024, "step": "notified"}, headers=admin)
+    assert step.status_code == 200, step.text
+    made = client.post("/reports", json={"kind": "monthly", "node_id": district["GZ"],
+                                         "period": "2024-06"}, headers=admin)
+    assert made.status_code == 201, made.text
+    doc = client.get(f"/reports/{made.json()['report_id']}?format=json", headers=admin).json()
+    late = next(s for s in doc["sections"] if s["key"] == "procedure_late")
+    by_code = {r["key"]: r["cells"][2] for r in late["rows"]}
+    assert by_code["XM"].startswith("告知逾期：")
+    assert by_code["GZ"] == "未告知：应于2023-11-17前告知（甘州 3.(1)① 45日）"

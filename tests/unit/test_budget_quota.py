@@ -97,3 +97,14 @@ def test_capped_proposal_never_exceeds_the_permit(volumes, permit):
     assert proposal.total_m3 <= max(Decimal(permit), proposal.uncapped_total_m3)
     assert proposal.total_m3 == min(Decimal(permit), proposal.uncapped_total_m3)
     assert all(line.volume_m3 >= 0 for line in proposal.lines)
+
+
+def test_residents_quota_is_population_times_norm_and_capped_by_the_seed():
+    from budget.quota import ResidentsLine, residents_quota
+
+    urban = ResidentsLine(Decimal(2000), Decimal(120), Source.LOCAL_SURFACE, Sector.URBAN_RESIDENTS)
+    assert residents_quota(urban) == Decimal(87_600)  # 2,000 × 120 升 × 365 天
+    with pytest.raises(QuotaError, match="cap of 80"):
+        residents_quota(ResidentsLine(Decimal(1), Decimal("80.5"), Source.GROUNDWATER))
+    with pytest.raises(QuotaError, match="domestic"):
+        residents_quota(ResidentsLine(Decimal(1), Decimal(1), Source.GROUNDWATER, Sector.INDUSTRY))

@@ -97,7 +97,7 @@ def test_recorded_splits_fill_the_blank_columns_and_a_bad_split_is_reported():
     assert cells(table, "地下水")["industry.self_supplied"] == Decimal("5.00")
     assert cells(table, "地下水")["industry.public_supply"] == Decimal("0.00")
     assert table.notes == (
-        "黄河水 灌溉用水: the recorded split sums to 90000 m³, the budget holds 100000 m³",
+        "黄河水灌溉用水：记录的分项合计 90000 m³，预算为 100000 m³，不一致",
     )
 
 

@@ -43,6 +43,10 @@ def list_entries(
 )
 def propose_entry(body: s.EntryIn, conn: ConnDep, access: AccessDep) -> s.EntryOut:
     access.write(body.node_id)
+    try:
+        service.ensure_year_open(conn, year=body.year)
+    except service.StateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     entry_id = repo.insert_entry(
         conn,
         node_id=body.node_id,
@@ -106,6 +110,10 @@ def reject_entry(entry_id: Id, conn: ConnDep, access: AccessDep) -> s.EntryOut:
 def propose_trade(body: s.TradeIn, conn: ConnDep, access: AccessDep) -> dict[str, int]:
     access.write(body.seller_id)
     access.write(body.buyer_id)
+    try:
+        service.ensure_year_open(conn, year=body.year)
+    except service.StateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     trade_id = repo.insert_trade(
         conn,
         seller_id=body.seller_id,

@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from budget import repository as repo
 from budget import schemas as s
-from budget.accounting import ProtectedVolumes
+from budget import service
 from budget.api.deps import AccessDep, ConnDep
+from budget.cut_list import ProtectedVolumes
 from budget.hierarchy import AttachmentKind, Contact, Node
 from budget.plan_profile import PlanProfile, ProfileError
-from budget.units import ZERO
 from waterbudget.web.errors import ApiError
 from waterbudget.web.types import Id
 
@@ -77,12 +77,13 @@ def attach(node_id: Id, body: s.AttachmentIn, conn: ConnDep, access: AccessDep) 
     access.write(node_id)
     kind = AttachmentKind(body.kind).value
     access.write_all(repo.attachment_owners(conn, kind=kind, ref=body.ref), what=kind, ref=body.ref)
-    repo.attach(
+    service.attach(
         conn,
         node_id=node_id,
         kind=kind,
         ref=body.ref,
         sector=body.sector,
+        given="sector" in body.model_fields_set,  # left out: the default of what it is
     )
 
 
@@ -103,7 +104,7 @@ def set_profile(node_id: Id, body: s.ProfileIn, conn: ConnDep, access: AccessDep
 @router.get(
     "/nodes/{node_id}/protected-volumes",
     response_model=s.ProtectedOut,
-    summary="Protected grain-irrigation and basic-ecological-flow volumes (宁夏 7.1.2 e)",
+    summary="The figures the 7.1.2 cut list needs: protected and cuttable parts (宁夏 7.1.2)",
 )
 def get_protected(
     node_id: Id, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
@@ -115,7 +116,7 @@ def get_protected(
 @router.put(
     "/nodes/{node_id}/protected-volumes",
     response_model=s.ProtectedOut,
-    summary="Record the volumes the accounting cut list never cuts (宁夏 7.1.2 e)",
+    summary="Record the protected and cuttable parts of a node's lines (宁夏 7.1.2)",
 )
 def set_protected(
     node_id: Id, body: s.ProtectedIn, conn: ConnDep, access: AccessDep
@@ -125,7 +126,13 @@ def set_protected(
         conn,
         node_id=node_id,
         year=body.year,
-        volumes=ProtectedVolumes(body.grain_irrigation_m3, body.basic_ecological_flow_m3),
+        volumes=ProtectedVolumes(
+            body.grain_irrigation_m3,
+            body.basic_ecological_flow_m3,
+            body.urban_environment_baseline_m3,
+            body.industry_non_production_m3,
+            body.services_non_essential_m3,
+        ),
         reference=body.reference,
         by=access.principal.name,
     )
@@ -138,8 +145,8 @@ def _protected_out(conn: repo.Conn, node_id: int, year: int) -> s.ProtectedOut:
         return s.ProtectedOut(
             node_id=node_id,
             year=year,
-            grain_irrigation_m3=ZERO,
-            basic_ecological_flow_m3=ZERO,
+            grain_irrigation_m3=None,
+            basic_ecological_flow_m3=None,
             reference="",
             recorded=False,
             recorded_by=None,

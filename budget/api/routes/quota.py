@@ -12,7 +12,8 @@ from budget import repository as repo
 from budget import schemas as s
 from budget.api.deps import AccessDep, ConnDep
 from budget.ledger import by_sector, by_source
-from budget.quota import CropLine, ProductLine, QuotaError, propose_budget
+from budget.quota import CropLine, ProductLine, QuotaError, ResidentsLine, propose_budget
+from budget.sector_split import SectorSplit, SplitBasis
 from budget.year_ledger import year_bounds
 from waterbudget.web.types import Id
 
@@ -39,11 +40,25 @@ def propose_quota(node_id: Id, body: s.QuotaIn, conn: ConnDep, access: AccessDep
                 ProductLine(p.product, p.declared_output, p.quota_m3_per_unit, p.source, p.sector)
                 for p in body.products
             ],
+            residents=[
+                ResidentsLine(r.population, r.norm_l_per_person_day, r.source, r.sector, r.days)
+                for r in body.residents
+            ],
             permit_m3=permit,
         )
     except QuotaError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     cells = proposal.cells()
+    sectors = by_sector(cells)
+    if body.record_split and proposal.total_m3 > 0:
+        shares = {k: v / proposal.total_m3 for k, v in sectors.items() if v > 0}
+        repo.set_sector_split(
+            conn,
+            node_id=node_id,
+            year=body.year,
+            split=SectorSplit(SplitBasis.QUOTA, shares, f"{node.code} {body.year} 零基定额测算"),
+            by=access.principal.name,
+        )
     valid_from = body.valid_from or year_bounds(body.year)[0]
     return s.QuotaOut(
         node_id=node_id,
@@ -54,7 +69,7 @@ def propose_quota(node_id: Id, body: s.QuotaIn, conn: ConnDep, access: AccessDep
             )
             for line in proposal.lines
         ],
-        by_sector=by_sector(cells),
+        by_sector=sectors,
         by_source=by_source(cells),
         total_m3=proposal.total_m3,
         uncapped_total_m3=proposal.uncapped_total_m3,
