@@ -61,7 +61,7 @@ class SectorSplitIn(Strict):
     shares: dict[Sector, Annotated[Decimal, Field(ge=0, le=1)]] = Field(
         min_length=1, description="fraction of the node's 未分行业 volume per leaf sector"
     )
-    reference: str = ""
+    reference: Text = ""
 
 
 class SectorSplitOut(BaseModel):

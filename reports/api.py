@@ -62,11 +62,11 @@ def _info(r: repo.StoredReport) -> ReportInfo:
 class TextsIn(BaseModel):
     """Operator-written parts of the final accounts (宁夏 附录C), plain text."""
 
-    texts: dict[Literal["region", "implementation", "special", "safeguards"], str]
+    texts: dict[Literal["region", "implementation", "special", "safeguards"], Text]
 
 
 @router.put("/texts/{node_id}/{year}", response_model=dict[str, str])
-def set_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], body: TextsIn,
+def set_texts(node_id: Id, year: Annotated[int, Path(ge=2000, le=2100)], body: TextsIn,
               conn: ConnDep, access: AccessDep) -> dict[str, str]:
     """概述 (region, implementation), 特殊情况说明 (special) and 保障措施 (safeguards) of
     the node's final accounts of the year; they appear when the accounts are next
@@ -79,7 +79,7 @@ def set_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], body: 
 
 
 @router.get("/texts/{node_id}/{year}", response_model=dict[str, str])
-def get_texts(node_id: int, year: Annotated[int, Path(ge=2000, le=2100)], conn: ConnDep,
+def get_texts(node_id: Id, year: Annotated[int, Path(ge=2000, le=2100)], conn: ConnDep,
               access: AccessDep) -> dict[str, str]:
     access.read(node_id)
     return repo.report_texts(conn, node_id=node_id, year=year)

@@ -47,7 +47,8 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
     result = commands.issue_reports(
         settings.database_url, kind=kind, period=period, built_at=datetime.now(UTC), by="cli",
         node_code=args.node, all_nodes=args.all or args.node is None,
-        as_of=_when(getattr(args, "as_of", None), settings), progress=_bar)
+        as_of=_when(getattr(args, "as_of", None), settings), progress=_bar,
+        close_year=kind == "final_accounts")  # a person issues them: the year closes
     return _summary(result)
 
 

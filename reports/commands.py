@@ -37,7 +37,10 @@ class BatchResult:
 
 def issue_reports(database_url: str, *, kind: str, period: str, built_at: datetime, by: str,
                   node_code: str | None = None, all_nodes: bool = False,
-                  as_of: datetime | None = None, progress: Progress = _plain) -> BatchResult:
+                  as_of: datetime | None = None, progress: Progress = _plain,
+                  close_year: bool = False) -> BatchResult:
+    """Issue ``kind`` for ``period``; ``close_year``: a person issuing the final accounts of
+    a district closes its budget year, as through the API (``service.issue``)."""
     span = service.period_of(kind, period)
     with psycopg.connect(database_url) as conn:
         shared = service.year_data(conn, year=span.year)
@@ -50,7 +53,7 @@ def issue_reports(database_url: str, *, kind: str, period: str, built_at: dateti
     else:
         nodes = service.reported_nodes(h)
     return _run(database_url, [(n, kind, period, as_of) for n in nodes], built_at, by,
-                shared, progress)
+                shared, progress, close_year=close_year)
 
 
 def refresh_reports(database_url: str, *, first_period: str, built_at: datetime, by: str,
@@ -65,14 +68,15 @@ def refresh_reports(database_url: str, *, first_period: str, built_at: datetime,
 
 def _run(database_url: str, jobs: Sequence[tuple[int, str, str, datetime | None]],
          built_at: datetime, by: str, shared: service.YearData | None,
-         progress: Progress) -> BatchResult:
+         progress: Progress, *, close_year: bool = False) -> BatchResult:
     result = BatchResult()
     for index in progress(range(len(jobs)), len(jobs)):
         node_id, kind, period, as_of = jobs[index]
         try:
             with psycopg.connect(database_url) as conn:
                 issued = service.issue(conn, kind=kind, node_id=node_id, period=period,
-                                       built_at=built_at, by=by, as_of=as_of, shared=shared)
+                                       built_at=built_at, by=by, as_of=as_of, shared=shared,
+                                       close_year=close_year)
         except (ReportError, psycopg.Error) as exc:
             log.warning("report %s %s of node %s failed: %s", kind, period, node_id, exc)
             result.failed.append((node_id, str(exc)))

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from budget import repository as budget_repo
+from budget.year_closure import is_closed
 from reports import repository as repo
 from reports import service
 from reports.document import Figures, Table
@@ -339,6 +340,25 @@ def test_a_closed_year_is_closed_until_an_administrator_reopens_it(client, distr
     assert "重新开放" in html
     assert "12月补水漏录" in html
     assert client.post("/budget/entries", json=entry, headers=xm).status_code == 409  # closed
+
+
+def test_final_accounts_issued_from_the_command_line_close_the_year(database_url, district):
+    """`waterbudget report final` is a person issuing the accounts, as `POST /reports` is:
+    the district's year closes (the scheduler's refresh re-issues without closing)."""
+    env = {**os.environ, "WATERBUDGET_DATABASE_URL": database_url}
+    cli = [sys.executable, "-m", "waterbudget.cli"]
+    run = subprocess.run([*cli, "report", "final", "--year", "2024", "--node", "XM"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    with psycopg.connect(database_url) as conn:  # a township's accounts close nothing
+        assert not is_closed(budget_repo.year_events(conn, year=2024))
+    run = subprocess.run([*cli, "report", "final", "--year", "2024", "--node", "GZ"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    with psycopg.connect(database_url) as conn:
+        events = budget_repo.year_events(conn, year=2024)
+    assert is_closed(events)
+    assert [(e.event, e.by) for e in events] == [("closed", "cli")]
 
 
 def test_the_report_says_when_the_roll_ups_lag_behind_the_data(database_url, district):

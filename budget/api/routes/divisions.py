@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from budget import repository as repo
 from budget import schemas as s
 from budget.api.deps import AccessDep, ConnDep
+from waterbudget.web.types import Id
 
 router = APIRouter()
 
@@ -18,7 +19,7 @@ router = APIRouter()
     summary="Record the node's 行政区划代码 (GB/T 2260; administrators)",
 )
 def set_division_code(
-    node_id: int, body: s.DivisionCodeIn, conn: ConnDep, access: AccessDep
+    node_id: Id, body: s.DivisionCodeIn, conn: ConnDep, access: AccessDep
 ) -> None:
     access.admin()
     access.read(node_id)

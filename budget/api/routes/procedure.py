@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from budget import repository as repo
 from budget.api.deps import AccessDep, ConnDep, now
 from budget.procedure import ProcedureError, Step, StepEvent, check_step, lateness
+from waterbudget.web.types import Id, Text
 
 router = APIRouter()
 Year = Annotated[int, Query(ge=2000, le=2100)]
@@ -23,7 +24,7 @@ class StepIn(BaseModel):
     effective_from: AwareDatetime | None = Field(
         default=None, description="调整: when the adjustment takes effect (60 days ahead)"
     )
-    note: str = ""
+    note: Text = ""
 
 
 class StepOut(BaseModel):
@@ -73,7 +74,7 @@ def _out(node_id: int, year: int, events: list[StepEvent], at: datetime) -> Proc
     response_model=ProcedureOut,
     summary="Record a step of the node's budget procedure (告知 复核 下达 调整)",
 )
-def record_step(node_id: int, body: StepIn, conn: ConnDep, access: AccessDep) -> ProcedureOut:
+def record_step(node_id: Id, body: StepIn, conn: ConnDep, access: AccessDep) -> ProcedureOut:
     access.write(node_id)
     step = Step(body.step)
     if step is Step.ADJUSTED and body.effective_from is None:
@@ -100,7 +101,7 @@ def record_step(node_id: int, body: StepIn, conn: ConnDep, access: AccessDep) ->
 
 @router.get("/nodes/{node_id}/procedure", response_model=ProcedureOut)
 def get_procedure(
-    node_id: int, conn: ConnDep, access: AccessDep, year: Year, as_of: AwareDatetime | None = None
+    node_id: Id, conn: ConnDep, access: AccessDep, year: Year, as_of: AwareDatetime | None = None
 ) -> ProcedureOut:
     access.read(node_id)
     events = repo.procedure_events(conn, year=year, node_ids=[node_id])

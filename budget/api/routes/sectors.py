@@ -11,6 +11,7 @@ from budget import repository as repo
 from budget import schemas as s
 from budget.api.deps import AccessDep, ConnDep
 from budget.sector_split import SectorSplit, SplitBasis, SplitError, split_of
+from waterbudget.web.types import Id, Text
 
 router = APIRouter()
 
@@ -21,7 +22,7 @@ router = APIRouter()
     summary="The sector split the by-sector views use for the node's 未分行业 budget",
 )
 def get_split(
-    node_id: int, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
+    node_id: Id, conn: ConnDep, access: AccessDep, year: Annotated[int, Query(ge=2000, le=2100)]
 ) -> s.SectorSplitOut:
     access.read(node_id)
     return _split_out(conn, node_id, year, access)
@@ -33,7 +34,7 @@ def get_split(
     summary="Replace the node's estimated sector split with the water office's shares",
 )
 def set_split(
-    node_id: int, body: s.SectorSplitIn, conn: ConnDep, access: AccessDep
+    node_id: Id, body: s.SectorSplitIn, conn: ConnDep, access: AccessDep
 ) -> s.SectorSplitOut:
     access.write(node_id)
     try:
@@ -67,7 +68,7 @@ def _split_out(conn: repo.Conn, node_id: int, year: int, access: AccessDep) -> s
     status_code=204,
     summary="What a registry site is and/or its sector: the default of its draw (administrators)",
 )
-def set_site_sector(site_id: str, body: s.SiteSectorIn, conn: ConnDep, access: AccessDep) -> None:
+def set_site_sector(site_id: Text, body: s.SiteSectorIn, conn: ConnDep, access: AccessDep) -> None:
     access.admin()
     if body.purpose is None and body.sector is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "purpose or sector required")

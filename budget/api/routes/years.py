@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field
 from budget import repository as repo
 from budget import service
 from budget.api.deps import AccessDep, ConnDep, now
+from waterbudget.web.types import Text
 
 router = APIRouter()
 
 
 class ReopenIn(BaseModel):
-    reason: str = Field(min_length=1, description="why the closed year must change")
+    reason: Text = Field(min_length=1, description="why the closed year must change")
 
 
 class YearEventOut(BaseModel):
