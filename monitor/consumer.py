@@ -88,13 +88,13 @@ class Consumer:
         if work.rebuild_totals:
             rollups.rebuild_totals(conn)
         added = set() if work.rebuild_totals else appends.appendable(conn, work.appended_sites())
-        spans = changes.day_spans(conn, [s for site, s in work.spans.items()
-                                         if site not in added])
+        spans = changes.day_spans(conn, [s for site, site_spans in work.spans.items()
+                                         if site not in added for s in site_spans])
         rolled = rollups.refresh(conn, spans)
         if added:
             rolled.merge(appends.add(conn))
         step = Step(changes=len(rows), appended_sites=len(added),
-                    site_days=sum((s.last_day - s.first_day).days + 1 for s in spans))
+                    site_days=sum(s.days for s in spans))
         clock = budgets.data_clock(conn)
         if clock is None:
             return step  # no data yet: nothing to evaluate against
