@@ -1,6 +1,7 @@
 """Monitor benchmarks: alert latency under ingest load, and a full sweep.
 
     python -m monitor.benchmark [--probes 40] [--background-messages 30000] [--sweep-nodes 100000]
+                                [--only latency|sweep|catchup] [--catchup-site-days 30,60,120,240]
 
 (a) Latency from the publish of the reading that crosses a level to the committed
 alert, p50/p95/p99, while an ingestor carries 5,000 readings/s of background load
@@ -16,6 +17,11 @@ clock starts when the crossing reading is published and stops when the alert's
 roll-ups loaded directly: the first sweep (opens the alerts), two steady-state sweeps
 ten minutes of data time apart (only the nodes time can change and a rotating slice are
 assessed, the other snapshots brought forward), and the first sweep of the next day.
+(c) Catch-up (``--only catchup``): hourly flow readings of one well for N days (30, 60,
+120, 240) and of three wells for a year, one message per six hours through the real write
+path, committed while the monitor is behind (``run_catchup``: by default the gateway came
+back live, then sent what it missed); the time a ``Consumer`` takes to drain the change log.
+
 Scratch databases on ``WATERBUDGET_DATABASE_URL``'s server.
 """
 
