@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from monitor.periods import draw_day
+
 
 @dataclass(frozen=True, slots=True)
 class ChangeRow:
@@ -111,6 +113,40 @@ def merge_days(spans: Iterable[DaySpan]) -> list[DaySpan]:
         else:
             merged.append(span)
     return merged
+
+
+OPEN_SPAN_DAYS = 366  # a span without an end reaches the site's first or last data
+
+
+def within(rows: Sequence[ChangeRow], *, site_days: int) -> list[ChangeRow]:
+    """The longest prefix of ``rows`` (at least one row) naming at most ``site_days``
+    distinct site-days, so a step's work is bounded whatever the backlog; an open span
+    counts as ``OPEN_SPAN_DAYS``. Linear in the days named."""
+    named: set[tuple[str, date]] = set()
+    opened = 0
+    taken: list[ChangeRow] = []
+    for row in rows:
+        days: set[tuple[str, date]] = set()
+        open_spans = 0
+        for site_id, lo, hi in zip(row.site_ids, row.ts_from, row.ts_to, strict=False):
+            if lo is None or hi is None:
+                open_spans += 1
+                continue
+            first, last = draw_day(lo), draw_day(hi)
+            if (last - first).days >= site_days:
+                open_spans += 1  # as much as a whole step
+                continue
+            day = first
+            while day <= last:
+                days.add((site_id, day))
+                day += timedelta(days=1)
+        fresh = days - named
+        if taken and len(named) + len(fresh) + (opened + open_spans) * OPEN_SPAN_DAYS > site_days:
+            break
+        taken.append(row)
+        named |= fresh
+        opened += open_spans
+    return taken
 
 
 def plan_work(rows: Iterable[ChangeRow]) -> Work:

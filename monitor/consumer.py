@@ -34,6 +34,7 @@ from monitor.repository import appends, budgets, changes, rollups
 log = logging.getLogger(__name__)
 
 BATCH = 500
+SITE_DAYS = 20_000  # a step's whole-day work at most (beyond its first change row)
 
 
 @dataclass(slots=True)
@@ -47,8 +48,9 @@ class Step:
 
 class Consumer:
     def __init__(self, *, batch: int = BATCH, on_event: OnEvent | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, site_days: int = SITE_DAYS) -> None:
         self.batch = batch
+        self.site_days = site_days
         self.on_event = on_event
         self.stop = stop  # set: no new step; a failing step is an interruption, not a failure
         self._careful = False  # after a failure: one change row per step
@@ -62,7 +64,8 @@ class Consumer:
         try:
             with conn.transaction():
                 changes.lock_rollups(conn)
-                rows = changes.claim(conn, limit=1 if self._careful else self.batch, upto=upto)
+                rows = changes.claim(conn, limit=1 if self._careful else self.batch, upto=upto,
+                                     site_days=self.site_days)
                 if not rows:
                     return None
                 claimed = [r.change_id for r in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from budget.repository.connection import Conn
-from monitor.changes import ChangeRow, DaySpan, SiteSpan, merge_days
+from monitor.changes import ChangeRow, DaySpan, SiteSpan, merge_days, within
 
 __all__ = ["DaySpan", "claim", "day_spans", "lock_rollups", "newest", "pending",
            "record_failure"]
@@ -17,17 +17,22 @@ def lock_rollups(conn: Conn) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
 
 
-def claim(conn: Conn, *, limit: int, upto: int | None = None) -> list[ChangeRow]:
-    """Delete and return the oldest change rows (up to id ``upto``); gone for good only if
-    the caller commits."""
+def claim(conn: Conn, *, limit: int, upto: int | None = None,
+          site_days: int | None = None) -> list[ChangeRow]:
+    """Delete and return the oldest change rows (up to id ``upto``), at most ``limit`` and,
+    beyond the first, at most ``site_days`` site-days named (``changes.within``); gone for
+    good only if the caller commits. Rows looked at but not taken stay, locked until then."""
     rows = conn.execute(
-        "DELETE FROM monitor_changes WHERE change_id IN (SELECT change_id FROM monitor_changes "
-        "WHERE attempts < %s AND (%s::bigint IS NULL OR change_id <= %s) ORDER BY change_id "
-        "LIMIT %s FOR UPDATE SKIP LOCKED) "
-        "RETURNING change_id, kind, site_ids, ts_from, ts_to, node_ids, years, appended",
+        "SELECT change_id, kind, site_ids, ts_from, ts_to, node_ids, years, appended "
+        "FROM monitor_changes WHERE attempts < %s AND (%s::bigint IS NULL OR change_id <= %s) "
+        "ORDER BY change_id LIMIT %s FOR UPDATE SKIP LOCKED",
         (MAX_ATTEMPTS, upto, upto, limit)).fetchall()
-    return [ChangeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
-            for r in sorted(rows, key=lambda r: int(r[0]))]
+    found = [ChangeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    taken = found if site_days is None else within(found, site_days=site_days)
+    if taken:
+        conn.execute("DELETE FROM monitor_changes WHERE change_id = ANY(%s)",
+                     ([r.change_id for r in taken],))
+    return taken
 
 
 def record_failure(conn: Conn, *, change_ids: list[int], error: str) -> None:

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.changes import ChangeRow, DaySpan, SiteSpan, merge_days, plan_work
+from monitor.changes import (
+    OPEN_SPAN_DAYS,
+    ChangeRow,
+    DaySpan,
+    SiteSpan,
+    merge_days,
+    plan_work,
+    within,
+)
 from monitor.periods import (
     day_start,
     draw_day,
@@ -71,6 +79,23 @@ def test_day_spans_merge_when_they_overlap_or_touch_and_stay_apart_otherwise() -
                                  DaySpan("W1", d + timedelta(days=5), d + timedelta(days=9)),
                                  DaySpan("W2", d, d)]
     assert sum(s.days for s in merge_days(spans)) == 9
+
+
+def test_a_step_takes_change_rows_while_their_site_days_fit() -> None:
+    def day(n: int, site: str = "W1") -> ChangeRow:
+        lo = T + timedelta(days=n, hours=1)
+        return ChangeRow(1, "consumption", [site], [lo], [lo + timedelta(hours=5)], appended=True)
+
+    live = ChangeRow(0, "consumption", ["W1"], [T + timedelta(days=30)], [T + timedelta(days=30)])
+    rows = [day(1), live, day(1), live, day(2), live, day(3), live, day(3, "W2")]
+    assert within(rows, site_days=3) == rows[:6]  # W1 on days 1, 2 and the live day
+    assert within(rows, site_days=5) == rows  # …and W1, W2 on day 3
+    assert within(rows, site_days=0) == rows[:1]  # the first row in any case
+    spread = ChangeRow(5, "consumption", ["W1"], [T], [T + timedelta(days=40)])
+    opened = ChangeRow(6, "registry", ["W1"], [T], [None])
+    assert within([day(1), spread, day(2)], site_days=30) == [day(1)]
+    assert within([day(1), opened], site_days=OPEN_SPAN_DAYS) == [day(1)]
+    assert within([day(1), opened], site_days=OPEN_SPAN_DAYS + 1) == [day(1), opened]
 
 
 def test_budget_changes_name_nodes_or_everyone() -> None:
