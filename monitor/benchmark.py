@@ -1,6 +1,7 @@
 """Monitor benchmarks: alert latency under ingest load, and a full sweep.
 
     python -m monitor.benchmark [--probes 40] [--background-messages 30000] [--sweep-nodes 100000]
+                                [--only latency|sweep|catchup] [--catchup-site-days 30,60,120,240]
 
 (a) Latency from the publish of the reading that crosses a level to the committed
 alert, p50/p95/p99, while an ingestor carries 5,000 readings/s of background load
@@ -16,6 +17,11 @@ clock starts when the crossing reading is published and stops when the alert's
 roll-ups loaded directly: the first sweep (opens the alerts), two steady-state sweeps
 ten minutes of data time apart (only the nodes time can change and a rotating slice are
 assessed, the other snapshots brought forward), and the first sweep of the next day.
+(c) Catch-up (``--only catchup``): hourly flow readings of one well for N days (30, 60,
+120, 240) and of three wells for a year, one message per six hours through the real write
+path, committed while the monitor is behind (``run_catchup``: by default the gateway came
+back live, then sent what it missed); the time a ``Consumer`` takes to drain the change log.
+
 Scratch databases on ``WATERBUDGET_DATABASE_URL``'s server.
 """
 
@@ -36,13 +42,16 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.batch import ReceivedMessage, build_batch
 from ingest.mqtt_source import MqttSource
 from ingest.publisher import publish
+from ingest.reading_repository import write_batch
 from ingest.registry import load_registry_file
-from ingest.registry_repository import save_registry
+from ingest.registry_repository import load_registry, save_registry
 from ingest.service import subscription_topics
 from ingest.simulator import bench_messages, bench_registry, bench_start, write_registry_yaml
 from monitor.consumer import Consumer
+from monitor.repository.changes import pending
 from monitor.sweep import sweep
 from store.database import create_scratch_database, drop_database, timescaledb_installable
 from waterbudget.embedded import start_mosquitto
@@ -287,6 +296,87 @@ def run_sweep(admin_url: str, *, households: int) -> list[tuple[float, int, int,
         drop_database(admin_url, url)
 
 
+CATCHUP_SETUP = """
+INSERT INTO budget_nodes (code, name, level) VALUES ('CD', '区', 'district');
+INSERT INTO sites (site_id, name, kind, source, rated_m3h)
+  SELECT 'C' || lpad(g::text, 3, '0'), '井' || g, 'well', 'groundwater', 100
+  FROM generate_series(1, %(sites)s) g;
+INSERT INTO meters (meter_id, site_id, device_id, channel, installed_at)
+  SELECT site_id || '-F', site_id, site_id, 'flow', %(jan)s FROM sites;
+INSERT INTO register_readings (meter_id, ts, value, origin)
+  SELECT meter_id, installed_at, 0, 'registry' FROM meters;
+INSERT INTO budget_nodes (code, name, level, parent_id)
+  SELECT 'H' || site_id, site_id, 'household', 1 FROM sites;
+INSERT INTO budget_attachments (kind, ref, node_id)
+  SELECT 'site', site_id, node_id FROM budget_nodes JOIN sites ON code = 'H' || site_id;
+UPDATE registry_version SET version = version + 1;
+INSERT INTO budget_entries (node_id, year, kind, source, sector, volume_m3, valid_from, reason,
+                            status, proposed_by, decided_by, decided_at)
+  SELECT node_id, %(year)s, 'issue', 'groundwater', 'agriculture.irrigation', 1e6, %(jan)s,
+         'bench', 'approved', 'bench', 'bench', now() FROM budget_nodes
+"""
+CATCHUP_READINGS_PER_MESSAGE = 6  # hourly readings, a message every six hours
+
+
+def _catchup_messages(sites: int, first_day: int, days: int, jan: datetime
+                      ) -> list[list[ReceivedMessage]]:
+    """Hourly flow readings of every site for ``days`` days from day ``first_day`` of the
+    year, in time order: one message per site and six hours, one write per message."""
+    out = []
+    per = CATCHUP_READINGS_PER_MESSAGE
+    for block in range(first_day * 24 // per, (first_day + days) * 24 // per):
+        for k in range(1, sites + 1):
+            hours = range(block * per + 1, block * per + per + 1)
+            body = json.dumps([{"ts": (jan + timedelta(hours=h)).isoformat(),
+                                "total_m3": round(h * (2.0 + k % 5 * 0.25), 2)} for h in hours])
+            out.append([ReceivedMessage(f"bench/C{k:03d}/flow", body.encode())])
+    return out
+
+
+def _write(conn: psycopg.Connection[tuple[object, ...]],
+           messages: list[list[ReceivedMessage]]) -> None:
+    registry = load_registry(conn)
+    now = datetime.now(UTC)
+    for batch in messages:
+        write_batch(conn, build_batch(batch, registry, prefix="bench", default_zone=Settings().zone,
+                                      now=now, max_future=timedelta(days=1)), registry)
+
+
+def run_catchup(admin_url: str, *, sites: int, days: int, kind: str = "gap",
+                limit_s: float = 600.0) -> tuple[float, int, int]:
+    """``days`` days of ``sites`` wells written while the monitor is behind, in time order
+    (a gateway's backlog); returns the seconds to drain the change log (``limit_s`` if it
+    did not), the change rows written and those still pending.
+
+    ``kind``: ``gap`` — the monitor has rolled up the first day and the day after the
+    backlog (the gateway came back live, then sent what it had missed: late data, whole
+    days recomputed); ``after`` — it has rolled up the first day only (the backlog comes
+    after everything rolled up: added); ``fresh`` — nothing rolled up yet."""
+    url = create_scratch_database(admin_url, timescaledb=timescaledb_installable(admin_url),
+                                  prefix="wbbench")
+    year = datetime.now(UTC).year - 1
+    jan = datetime(year, 1, 1, tzinfo=Settings().zone)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            _script(conn, CATCHUP_SETUP, {"sites": sites, "year": year, "jan": jan})
+            if kind != "fresh":
+                _write(conn, _catchup_messages(sites, 0, 1, jan))
+                if kind == "gap":
+                    _write(conn, _catchup_messages(sites, days + 1, 1, jan))
+                Consumer().drain(conn)
+            _write(conn, _catchup_messages(sites, 1, days, jan))
+            conn.execute("VACUUM ANALYZE")
+            backlog = pending(conn)
+            consumer = Consumer()
+            began = time.perf_counter()
+            while pending(conn) and time.perf_counter() - began < limit_s:
+                consumer.drain(conn, max_steps=1)
+            seconds = time.perf_counter() - began
+            return seconds, backlog, pending(conn)
+    finally:
+        drop_database(admin_url, url)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -295,12 +385,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--background-messages", type=int, default=60_000,
                         help="background messages of 10 readings (at 500/s: 2 minutes)")
     parser.add_argument("--sweep-nodes", type=int, default=100_000, help="households (and wells)")
-    parser.add_argument("--only", choices=["latency", "sweep"])
+    parser.add_argument("--catchup-site-days", default="30,60,120,240",
+                        help="(c) backlogs of one well, days")
+    parser.add_argument("--catchup-year-sites", type=int, default=3,
+                        help="(c) wells whose year is replayed in order (0: none)")
+    parser.add_argument("--catchup-limit", type=float, default=600.0,
+                        help="(c) give up draining after this many seconds")
+    parser.add_argument("--catchup-kind", choices=["gap", "after", "fresh"], default="gap",
+                        help="(c) where the backlog falls (run_catchup)")
+    parser.add_argument("--only", choices=["latency", "sweep", "catchup"])
     args = parser.parse_args(argv)
     admin_url = os.environ.get("WATERBUDGET_DATABASE_URL") or DEFAULT_ADMIN_URL
     print(f"monitor benchmark, {os.cpu_count()} cores, "
           f"{'TimescaleDB' if timescaledb_installable(admin_url) else 'plain PostgreSQL'}")
-    if args.only != "sweep":
+    if args.only in (None, "catchup"):
+        for n in range(args.rounds):
+            cases = [(1, int(d)) for d in args.catchup_site_days.split(",") if d]
+            if args.catchup_year_sites:
+                cases.append((args.catchup_year_sites, 364))
+            for sites, days in cases:
+                seconds, backlog, left = run_catchup(admin_url, sites=sites, days=days,
+                                                     kind=args.catchup_kind,
+                                                     limit_s=args.catchup_limit)
+                print(f"  (c) round {n + 1}, catch-up on {sites} well(s) × {days} days "
+                      f"({sites * days:,} site-days, {backlog:,} change rows): {seconds:.2f} s"
+                      + (f", {left:,} change rows still pending" if left else ""))
+    if args.only in (None, "latency"):
         for n in range(args.rounds):
             measured = run_latency(admin_url, probes=args.probes,
                                    background=args.background_messages)
@@ -312,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  (a) round {n + 1}, {label}: publish → committed alert, {len(lat)} "
                       f"probes ({missed} not within 60 s): p50 {_percentile(lat, .5):.3f} s, "
                       f"p95 {_percentile(lat, .95):.3f} s, p99 {_percentile(lat, .99):.3f} s")
-    if args.only != "latency":
+    if args.only in (None, "sweep"):
         for n in range(args.rounds):
             for k, (seconds, snapshots, forward, events) in enumerate(
                     run_sweep(admin_url, households=args.sweep_nodes)):

@@ -9,11 +9,17 @@ sites touched — at the data clock. Committing consumes the change rows; a
 failure rolls everything back and counts an attempt on the rows, and the
 next step takes one row at a time until a step succeeds, so one poison row
 cannot hold the others up (after ``MAX_ATTEMPTS`` it is left with its error).
+
+Stopping: once ``stop`` is set, ``drain`` starts no further step, and a step
+whose statement was cancelled (``MonitorService`` cancels the running statements
+on SIGTERM) rolls back without counting an attempt: its change rows stay pending,
+untouched, for the next start — nothing lost, nothing counted twice.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +34,7 @@ from monitor.repository import appends, budgets, changes, rollups
 log = logging.getLogger(__name__)
 
 BATCH = 500
+SITE_DAYS = 20_000  # a step's whole-day work at most (beyond its first change row)
 
 
 @dataclass(slots=True)
@@ -40,10 +47,16 @@ class Step:
 
 
 class Consumer:
-    def __init__(self, *, batch: int = BATCH, on_event: OnEvent | None = None) -> None:
+    def __init__(self, *, batch: int = BATCH, on_event: OnEvent | None = None,
+                 stop: threading.Event | None = None, site_days: int = SITE_DAYS) -> None:
         self.batch = batch
+        self.site_days = site_days
         self.on_event = on_event
+        self.stop = stop  # set: no new step; a failing step is an interruption, not a failure
         self._careful = False  # after a failure: one change row per step
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def step(self, conn: Conn, *, upto: int | None = None) -> Step | None:
         """Consume up to ``batch`` change rows (ids up to ``upto``); None when none is left."""
@@ -51,14 +64,15 @@ class Consumer:
         try:
             with conn.transaction():
                 changes.lock_rollups(conn)
-                rows = changes.claim(conn, limit=1 if self._careful else self.batch, upto=upto)
+                rows = changes.claim(conn, limit=1 if self._careful else self.batch, upto=upto,
+                                     site_days=self.site_days)
                 if not rows:
                     return None
                 claimed = [r.change_id for r in rows]
                 done = self._process(conn, rows)
         except Exception as exc:
-            if not claimed:
-                raise
+            if not claimed or self.stopping():
+                raise  # rolled back: the rows stay as they were, without an attempt
             log.exception("change rows %s failed", claimed[:10])
             with conn.transaction():
                 changes.record_failure(conn, change_ids=claimed, error=f"{type(exc).__name__}: "
@@ -71,6 +85,8 @@ class Consumer:
     def drain(self, conn: Conn, *, max_steps: int = 1_000, upto: int | None = None) -> Step:
         total = Step()
         for _ in range(max_steps):
+            if self.stopping():
+                break
             step = self.step(conn, upto=upto)
             if step is None:
                 break
@@ -89,13 +105,13 @@ class Consumer:
         if work.rebuild_totals:
             rollups.rebuild_totals(conn)
         added = set() if work.rebuild_totals else appends.appendable(conn, work.appended_sites())
-        spans = changes.day_spans(conn, [s for site, s in work.spans.items()
-                                         if site not in added])
+        spans = changes.day_spans(conn, [s for site, site_spans in work.spans.items()
+                                         if site not in added for s in site_spans])
         rolled = rollups.refresh(conn, spans)
         if added:
             rolled.merge(appends.add(conn))
         step = Step(changes=len(rows), appended_sites=len(added),
-                    site_days=sum((s.last_day - s.first_day).days + 1 for s in spans))
+                    site_days=sum(s.days for s in spans))
         clock = budgets.data_clock(conn)
         if clock is None:
             return step  # no data yet: nothing to evaluate against

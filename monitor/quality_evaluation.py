@@ -132,7 +132,7 @@ def series_of(observed: list[Observed]) -> dict[Key, Series]:
             for k, found in grouped.items()}
 
 
-def evaluate_touched(conn: Conn, *, site_spans: dict[str, tuple[date, date]],
+def evaluate_touched(conn: Conn, *, site_spans: dict[str, list[tuple[date, date]]],
                      since: datetime | None, at: datetime,
                      on_event: OnEvent | None = None) -> list[Applied]:
     """``site_spans``: the days each site's roll-ups changed in this step; ``since``: the
@@ -154,7 +154,8 @@ def evaluate_touched(conn: Conn, *, site_spans: dict[str, tuple[date, date]],
             year = int(key[2][:4])
             first, last = spans.get(site, (date(year, 1, 1), date(year, 12, 31)))
             spans[site] = (min(first, date(year, 1, 1)), max(last, date(year, 12, 31)))
-        known = series_of(day_observations(repo.meter_days(conn, spans=spans),
+        known = series_of(day_observations(repo.meter_days(conn, spans={
+            site: [span] for site, span in spans.items()}),
                                            complete_through=through))
         return {k: known[k].observations for k in keys if k in known}
 

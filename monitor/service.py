@@ -12,6 +12,13 @@ Three loops until ``stop`` is set, each with its own database connection:
 Several monitor processes may run: the roll-up lock serialises the event
 steps, ``SKIP LOCKED`` leases keep senders apart, and the alert store keeps
 one alert per key. A lost database connection is retried with backoff.
+
+Stopping (SIGTERM): no new step or sweep starts, and the statements running on
+the loops' and the sweep's connections are cancelled (``cancel_safe``, again every
+``CANCEL_EVERY_S`` until the loops have ended, in case a cancel arrived between two
+statements): a catch-up step over a large backlog, or one waiting on a lock, ends in
+about a second instead of running to its end. A cancelled step rolls back; its
+change rows stay pending for the next start (``Consumer``).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ log = logging.getLogger(__name__)
 
 WAIT_S = 1.0  # longest sleep between two looks at the change log and the outbox
 RETRY_MAX_S = 30.0
+CANCEL_EVERY_S = 0.5  # after stop: cancel the running statements this often…
+STOP_GRACE_S = 20.0  # …for at most this long before giving up on the loops
 
 
 class MonitorService:
@@ -67,6 +76,27 @@ class MonitorService:
         self.sender = Sender(channels, sender_config or SenderConfig())
         self.events: list[Applied] = []  # the latest transitions, for the demo's summary
         self.swept = threading.Event()
+        self._connections: set[psycopg.Connection[Any]] = set()  # in use: cancelled on stop
+        self._connections_lock = threading.Lock()
+        self._sweeping = threading.Event()
+
+    def _track(self, conn: psycopg.Connection[Any]) -> None:
+        with self._connections_lock:
+            self._connections.add(conn)
+
+    def _untrack(self, conn: psycopg.Connection[Any]) -> None:
+        with self._connections_lock:
+            self._connections.discard(conn)
+
+    def cancel_running(self) -> None:
+        """Cancel whatever statement each connection in use is running (none: nothing)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.cancel_safe(timeout=2.0)
+            except Exception as exc:  # closed meanwhile, or the server unreachable
+                log.debug("cancel failed: %s", exc)
 
     def _on_event(self, conn: psycopg.Connection[Any], applied: Applied) -> None:
         self.enforcer.on_event(conn, applied)
@@ -79,13 +109,20 @@ class MonitorService:
             try:
                 with psycopg.connect(self.url, autocommit=True) as listener, \
                         psycopg.connect(self.url) as conn:
-                    listener.execute(f"LISTEN {channel}")
-                    delay = 0.5
-                    while not stop.is_set():
-                        work(conn)
-                        for _ in listener.notifies(timeout=WAIT_S, stop_after=1):
-                            pass
+                    self._track(conn)
+                    try:
+                        listener.execute(f"LISTEN {channel}")
+                        delay = 0.5
+                        while not stop.is_set():
+                            work(conn)
+                            for _ in listener.notifies(timeout=WAIT_S, stop_after=1):
+                                pass
+                    finally:
+                        self._untrack(conn)
             except psycopg.OperationalError as exc:
+                if stop.is_set():
+                    log.info("%s loop stopped (%s)", channel, type(exc).__name__)
+                    break
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
                 stop.wait(delay)
                 delay = min(RETRY_MAX_S, delay * 2)
@@ -96,19 +133,31 @@ class MonitorService:
             send_commands(conn, self.publisher.publish)
 
     def sweep_once(self) -> None:
+        if self.consumer.stopping():
+            return
         started = time.monotonic()
+        self._sweeping.set()
         try:
             with psycopg.connect(self.url) as conn:
-                swept = sweep(conn, consumer=self.consumer, on_event=self._on_event)
+                self._track(conn)
+                try:
+                    swept = sweep(conn, consumer=self.consumer, on_event=self._on_event)
+                finally:
+                    self._untrack(conn)
             log.info("sweep at data time %s: %s snapshots, %s events, %s charges in %.1f s",
                      swept.at, swept.snapshots, len(swept.events), swept.charges,
                      time.monotonic() - started)
         except psycopg.OperationalError as exc:
-            log.warning("sweep skipped, database unavailable: %s", exc)
+            if self.consumer.stopping():
+                log.info("sweep stopped (%s)", type(exc).__name__)
+            else:
+                log.warning("sweep skipped, database unavailable: %s", exc)
         finally:
+            self._sweeping.clear()
             self.swept.set()
 
     def run(self, stop: threading.Event) -> None:
+        self.consumer.stop = stop
         scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
         scheduler.add_job(self.sweep_once, "interval", minutes=self.sweep_minutes,
                           id="monitor-sweep", max_instances=1, coalesce=True,
@@ -126,8 +175,12 @@ class MonitorService:
         try:
             stop.wait()
         finally:
-            scheduler.shutdown(wait=True)
-            for thread in threads:
-                thread.join(30)
+            scheduler.shutdown(wait=False)  # no new sweep; a running one is cancelled below
+            deadline = time.monotonic() + STOP_GRACE_S
+            while ((any(t.is_alive() for t in threads) or self._sweeping.is_set())
+                   and time.monotonic() < deadline):
+                self.cancel_running()
+                for thread in threads:
+                    thread.join(CANCEL_EVERY_S / len(threads))
             if self.publisher is not None:
                 self.publisher.stop()

@@ -238,7 +238,7 @@ def add(conn: Conn) -> RollupResult:
                                              "FROM monitor_appended WHERE has_interval "
                                              "GROUP BY 1"):
         result.site_days[str(site_id)] = last
-        result.site_spans[str(site_id)] = (first, last)
+        result.site_spans[str(site_id)] = [(first, last)]
     row = conn.execute(DATA_CLOCK).fetchone()
     result.data_clock = row[0] if row else None
     return result

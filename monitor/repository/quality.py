@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,16 +57,16 @@ WHERE c.status = 'quarantined' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 
 
-def meter_days(conn: Conn, *, spans: dict[str, tuple[date, date]],
+def meter_days(conn: Conn, *, spans: Mapping[str, Sequence[tuple[date, date]]],
                completed: tuple[date, date] | None = None) -> list[MeterDay]:
-    """Every meter-day of each site within its span of days (inclusive) and, with
-    ``completed`` = (after, through), every meter-day of any site on the days after
-    ``after`` up to ``through`` — with the site's rating, the node whose people are warned
-    and one quality reason per quarantined interval."""
-    sites = sorted(spans)
+    """Every meter-day of each site within its spans of days (inclusive; overlapping spans
+    give each meter-day once) and, with ``completed`` = (after, through), every meter-day
+    of any site on the days after ``after`` up to ``through`` — with the site's rating,
+    the node whose people are warned and one quality reason per quarantined interval."""
+    flat = [(site, first, last) for site in sorted(spans) for first, last in spans[site]]
     after, through = completed if completed is not None else (None, None)
-    rows = conn.execute(_PICKED, (sites, [spans[s][0] for s in sites],
-                                  [spans[s][1] for s in sites], after, through)).fetchall()
+    rows = conn.execute(_PICKED, ([f[0] for f in flat], [f[1] for f in flat],
+                                  [f[2] for f in flat], after, through)).fetchall()
     quarantined = [(r[0], r[3]) for r in rows if r[5]]
     reasons: dict[tuple[str, date], list[str]] = {}
     if quarantined:

@@ -31,7 +31,9 @@ class RollupResult:
     days: set[date] = field(default_factory=set)  # days whose node totals changed
     meter_days: dict[str, date] = field(default_factory=dict)  # meter -> latest day rolled up
     site_days: dict[str, date] = field(default_factory=dict)  # site -> latest day rolled up
-    site_spans: dict[str, tuple[date, date]] = field(default_factory=dict)  # site -> days changed
+    # site -> the spans of days changed (disjoint spans stay apart: a backlog step that also
+    # revises the live day does not evaluate every day in between)
+    site_spans: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
     data_clock: datetime | None = None
 
     def merge(self, other: RollupResult) -> None:
@@ -41,9 +43,8 @@ class RollupResult:
             self.meter_days[meter_id] = max(day, self.meter_days.get(meter_id, day))
         for site_id, day in other.site_days.items():
             self.site_days[site_id] = max(day, self.site_days.get(site_id, day))
-        for site_id, (first, last) in other.site_spans.items():
-            was = self.site_spans.get(site_id, (first, last))
-            self.site_spans[site_id] = (min(first, was[0]), max(last, was[1]))
+        for site_id, site_spans in other.site_spans.items():
+            self.site_spans.setdefault(site_id, []).extend(site_spans)
         if other.data_clock is not None:
             self.data_clock = (other.data_clock if self.data_clock is None
                                else max(self.data_clock, other.data_clock))
@@ -88,8 +89,10 @@ def refresh(conn: Conn, spans: list[DaySpan]) -> RollupResult:
             "ON d.site_id = r.site_id AND d.day BETWEEN r.first_day AND r.last_day "
             "GROUP BY d.meter_id", ranges):
         result.meter_days[str(meter_id)] = day
-    result.site_days = {s.site_id: s.last_day for s in spans}
-    result.site_spans = {s.site_id: (s.first_day, s.last_day) for s in spans}
+    for span in spans:  # a site's spans are disjoint: its latest day is the latest span's
+        result.site_days[span.site_id] = max(span.last_day,
+                                             result.site_days.get(span.site_id, span.last_day))
+        result.site_spans.setdefault(span.site_id, []).append((span.first_day, span.last_day))
     result.data_clock = _advance_clocks(conn, ranges)
     _raise_rolled_to(conn, ranges)
     return result
@@ -155,22 +158,20 @@ def apply_deltas(conn: Conn, deltas: dict[DeltaKey, Decimal], result: RollupResu
 
 
 def _refresh_meter_days(conn: Conn, ranges: tuple[list[str], list[date], list[date]]) -> None:
-    window = ("ON c.site_id = r.site_id AND c.ts_end > wb_day_start(r.first_day) "
-              "AND c.ts_end <= wb_day_start(r.last_day + 1)")
     conn.execute(f"DELETE FROM monitor_meter_day d USING {RANGES} WHERE d.site_id = r.site_id "
                  "AND d.day BETWEEN r.first_day AND r.last_day", ranges)
     conn.execute(
         "INSERT INTO monitor_meter_day (meter_id, day, site_id, channel, intervals, counted_m3, "
         "truth_m3, quarantined, quarantined_delta, quality_reasons, kwh, running_s, first_ts, "
         "last_ts) "
-        f"SELECT c.meter_id, wb_draw_day(c.ts_end), c.site_id, m.channel, count(*), "
+        "SELECT c.meter_id, wb_draw_day(c.ts_end), c.site_id, m.channel, count(*), "
         "coalesce(sum(c.volume_m3::numeric) FILTER (WHERE c.status = 'counted'), 0), 0, "
         "count(*) FILTER (WHERE c.status = 'quarantined'), "
         "sum(c.register_delta::numeric) FILTER (WHERE c.status = 'quarantined'), "
         "coalesce(array_agg(DISTINCT c.quality) FILTER (WHERE c.status = 'quarantined' "
         "AND c.quality IS NOT NULL), '{}'), sum(c.kwh::numeric), "
         "sum(extract(epoch FROM cs.ended_at - cs.started_at)), min(c.ts_end), max(c.ts_end) "
-        f"FROM {RANGES} JOIN consumption c {window} JOIN meters m ON m.meter_id = c.meter_id "
+        "FROM monitor_site_intervals(%s, %s, %s) c JOIN meters m ON m.meter_id = c.meter_id "
         "LEFT JOIN card_sessions cs ON c.session_id <> '' AND cs.meter_id = c.meter_id "
         "AND cs.session_id = c.session_id "
         "GROUP BY c.meter_id, 2, c.site_id, m.channel", ranges)
@@ -233,9 +234,8 @@ def _raise_rolled_to(conn: Conn, ranges: tuple[list[str], list[date], list[date]
     it covers whatever an earlier statement (each with its own snapshot) counted."""
     conn.execute(
         "INSERT INTO monitor_site_state (site_id, rolled_to) "
-        f"SELECT r.site_id, max(c.ts_end) FROM {RANGES} JOIN consumption c "
-        "ON c.site_id = r.site_id AND c.ts_end > wb_day_start(r.first_day) "
-        "AND c.ts_end <= wb_day_start(r.last_day + 1) GROUP BY 1 ORDER BY 1 "
+        "SELECT c.site_id, max(c.ts_end) FROM monitor_site_intervals(%s, %s, %s) c "
+        "GROUP BY 1 ORDER BY 1 "
         "ON CONFLICT (site_id) DO UPDATE SET rolled_to = greatest(monitor_site_state.rolled_to, "
         "EXCLUDED.rolled_to)", ranges)
 
