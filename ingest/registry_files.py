@@ -229,16 +229,14 @@ def _record(source: str, kind: str, index: int, node: yaml.Node,
                                     f"(fields: {', '.join(FIELDS[kind])})",
                                     f"{label}：未知字段 {name or _shape(key)!r}"
                                     f"（可用字段：{', '.join(FIELDS[kind])}）"))
-            fine = False
-            continue
+            continue  # the record's other fields are still checked
         if name in values:
             problems.append(Problem(where, f"{label}.{name}: given twice",
                                     f"{label}.{name}：该字段出现了两次"))
-            fine = False
             continue
         lines[name] = key.start_mark.line + 1
         built = _value(source, f"{label}.{name}", value, name in LIST_FIELDS, problems)
-        if built is _BAD:
+        if built is _BAD:  # a value that could not be read: the record is not checked further
             fine = False
             continue
         values[name] = built

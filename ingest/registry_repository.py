@@ -95,7 +95,22 @@ class SaveSummary:
     coefficients: int
     restated_sites: list[str]
     # register meters loaded without initial_register: their first reading is the baseline
-    baseline_meters: list[str] = field(default_factory=list)
+    baselines: list[Baseline] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A meter without initial register and its first reading (None: none yet)."""
+
+    meter_id: str
+    ts: datetime | None
+    value: float | None
+
+
+def baselines(conn: Conn, meter_ids: list[str]) -> list[Baseline]:
+    return [Baseline(str(m), ts, None if v is None else float(v)) for m, ts, v in conn.execute(
+        "SELECT meter_id, baseline_ts, baseline_value FROM meter_baselines "
+        "WHERE meter_id = ANY(%s) ORDER BY meter_id", (meter_ids,))]
 
 
 def save_registry(conn: Conn, incoming: Registry) -> SaveSummary:
@@ -131,8 +146,8 @@ def save_registry(conn: Conn, incoming: Registry) -> SaveSummary:
             since = min(c.valid_from for c in changed if c.site_id == site_id)
             restate_site(conn, stored, site_id, since)
         restated = sorted({*restated, *restate_gate_sites(conn, stored, changed_ratings)})
-    baseline = sorted(m.meter_id for m in incoming.meters.values()
-                      if m.initial_register is None and m.channel in ("flow", "power"))
+        baseline = baselines(conn, [m.meter_id for m in incoming.meters.values()
+                                    if m.initial_register is None])
     return SaveSummary(len(incoming.sites), len(incoming.meters),
                        len(incoming.coefficient_records), restated, baseline)
 

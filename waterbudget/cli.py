@@ -220,11 +220,15 @@ def cmd_registry_load(args: argparse.Namespace, settings: Settings) -> int:
                       f"折算系数 {summary.coefficients} 个"
                       + (f"；已重算 {'、'.join(summary.restated_sites)}"
                          if summary.restated_sites else ""))
-            for meter_id in summary.baseline_meters:
-                print(f"  meter {meter_id}: no initial_register: its first reading is the "
-                      f"baseline, no use is counted before it" if en else
-                      f"  计量设施 {meter_id}：未填初始读数 initial_register，以首次读数为基准，"
-                      f"此前的用水量不计")
+            for base in summary.baselines:
+                local = None if base.ts is None else base.ts.astimezone(settings.zone)
+                when = "" if local is None else f"{local:%Y-%m-%d %H:%M}"
+                first = ("" if base.ts is None else f" ({base.value} at {when})" if en else
+                         f"（{when} 读数 {base.value}）")
+                print(f"  meter {base.meter_id}: no initial_register: its first reading{first} is "
+                      f"the baseline, no use is counted before it" if en else
+                      f"  计量设施 {base.meter_id}：未填初始读数 initial_register，以首次读数"
+                      f"{first}为基准，此前的用水量不计")
     return 0
 
 

@@ -126,6 +126,15 @@ def test_the_command_says_which_meters_take_their_first_reading_as_baseline(
         f"{tmp_path / 'r.yaml'}：站点 1 个，计量设施 1 个，折算系数 0 个",
         "  计量设施 W9-F：未填初始读数 initial_register，以首次读数为基准，此前的用水量不计"]
 
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        send(conn, "dev-w9", "flow", flow(at(1), 473984.8), flow(at(2), 473990.0))
+        assert conn.execute("SELECT baseline_ts, baseline_value FROM meter_baselines "
+                            "WHERE meter_id = 'W9-F'").fetchone() == (at(1), 473984.8)
+    again = cli(database_url, str(tmp_path / "r.yaml"))
+    assert again.stdout.splitlines()[1] == (
+        "  计量设施 W9-F：未填初始读数 initial_register，以首次读数（2026-03-02 01:00 读数 "
+        "473984.8）为基准，此前的用水量不计")
+
     english = cli(database_url, "--lang", "en", str(write(tmp_path, "e.yaml", "sites: x\n")))
     assert english.returncode == 2
     assert english.stderr.splitlines()[0] == (

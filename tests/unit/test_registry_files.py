@@ -218,3 +218,23 @@ def test_the_docs_yaml_examples_load_and_their_register_wraps_at_the_modulus(
     loaded = [load(tmp_path, block) for block in blocks]
     assert loaded[0].meters["W001-F1"].register_max == 100000.0
     assert loaded[0].meters["W001-F1"].initial_register == 1520.4
+
+
+CSV_FRAGMENTS = ["meter_id", "site_id", "device_id", "channel", "installed_at", "address",
+                 "m3_per_kwh", "valid_from", "register_digits", "M1", "W1", "flow",
+                 "2026-01-01", "6", "0.1", "-1", "nan", ",", "\n", '"', '""', "\r\n", "\x00"]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.sampled_from(CSV_FRAGMENTS),
+                          st.text(string.printable + "井", max_size=4)), max_size=40))
+def test_fuzzed_csv_is_a_registry_or_a_located_error(tmp_path: Path, parts: list[str]) -> None:
+    path = tmp_path / "fuzz.csv"
+    path.write_text("".join(parts), encoding="utf-8")
+    try:
+        load_registry_file(path, SHANGHAI)
+    except RegistryError as exc:
+        where = [p.where.rsplit(":", 1) for p in exc.problems]
+        assert where
+        assert all(prefix == str(path) and line.isdigit() for prefix, line in where)
