@@ -6,7 +6,7 @@ ingestors reload the registry before their next batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from ingest.consumption import context_size
@@ -66,10 +66,21 @@ def _bump(conn: Conn) -> None:
 
 
 def _registry_readings(conn: Conn, meter: Meter) -> None:
-    """The register at installation (and at removal) is a reading like any other."""
-    marks = [(meter.meter_id, meter.installed_at, meter.initial_register)]
+    """The register at installation (and at removal) is a reading like any other.
+
+    Without a known initial register there is no installation reading: the meter's first
+    reading is its baseline (a registry reading stored by an earlier load is removed).
+    """
+    marks = []
+    if meter.initial_register is not None:
+        marks.append((meter.meter_id, meter.installed_at, meter.initial_register))
+    else:
+        conn.execute("DELETE FROM register_readings WHERE meter_id = %s AND ts = %s "
+                     "AND origin = 'registry'", (meter.meter_id, meter.installed_at))
     if meter.removed_at is not None and meter.final_register is not None:
         marks.append((meter.meter_id, meter.removed_at, meter.final_register))
+    if not marks:
+        return
     with conn.cursor() as cur:
         cur.executemany("INSERT INTO register_readings (meter_id, ts, value, origin) "
                         "VALUES (%s, %s, %s, 'registry') ON CONFLICT (meter_id, ts) DO UPDATE "
@@ -83,6 +94,23 @@ class SaveSummary:
     meters: int
     coefficients: int
     restated_sites: list[str]
+    # register meters loaded without initial_register: their first reading is the baseline
+    baselines: list[Baseline] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A meter without initial register and its first reading (None: none yet)."""
+
+    meter_id: str
+    ts: datetime | None
+    value: float | None
+
+
+def baselines(conn: Conn, meter_ids: list[str]) -> list[Baseline]:
+    return [Baseline(str(m), ts, None if v is None else float(v)) for m, ts, v in conn.execute(
+        "SELECT meter_id, baseline_ts, baseline_value FROM meter_baselines "
+        "WHERE meter_id = ANY(%s) ORDER BY meter_id", (meter_ids,))]
 
 
 def save_registry(conn: Conn, incoming: Registry) -> SaveSummary:
@@ -118,8 +146,10 @@ def save_registry(conn: Conn, incoming: Registry) -> SaveSummary:
             since = min(c.valid_from for c in changed if c.site_id == site_id)
             restate_site(conn, stored, site_id, since)
         restated = sorted({*restated, *restate_gate_sites(conn, stored, changed_ratings)})
+        baseline = baselines(conn, [m.meter_id for m in incoming.meters.values()
+                                    if m.initial_register is None])
     return SaveSummary(len(incoming.sites), len(incoming.meters),
-                       len(incoming.coefficient_records), restated)
+                       len(incoming.coefficient_records), restated, baseline)
 
 
 def _upsert_coefficient(conn: Conn, coefficient: Coefficient) -> None:

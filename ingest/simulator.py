@@ -143,7 +143,7 @@ class SimMessage(NamedTuple):
 class _SitePlan:
     site: Site
     metering: str  # flow | power | card
-    register_max: int  # of the flow or power register
+    register_max: int  # largest value the flow or power register shows (display maximum)
     initial_register: float
     efficiency: float  # share of rated capacity the pump delivers
     coefficients: list[Coefficient] = field(default_factory=list)
@@ -350,7 +350,8 @@ def build_registry(config: SimConfig) -> Registry:
         sid = plan.site.site_id
         channel = "flow" if plan.metering == "flow" else "power"
         meter = Meter(f"{sid}-{channel[0].upper()}1", sid, sid, channel, config.start,
-                      register_max=plan.register_max, initial_register=plan.initial_register,
+                      # the registry's register_max is the value at which it returns to 0
+                      register_max=plan.register_max + 1, initial_register=plan.initial_register,
                       expected_interval_s=interval)
         if plan.replaced_at_step is None:
             meters.append(meter)

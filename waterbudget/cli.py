@@ -185,16 +185,50 @@ def _connect(settings: Settings) -> psycopg.Connection[Any]:
 
 
 def cmd_registry_load(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.registry import load_registry_file
+    """Every file checked whole before anything is stored; then saved one after the other."""
+    from ingest.registry import RegistryError, load_registry_file
     from ingest.registry_repository import save_registry
 
+    en = args.lang == "en"
+    loaded, failed = [], []
+    for name in args.files:
+        try:
+            loaded.append((name, load_registry_file(Path(name), settings.zone)))
+        except RegistryError as exc:
+            failed.append(exc.render(args.lang))
+    if failed:
+        print("\n".join(failed), file=sys.stderr)
+        print("nothing stored: correct the lines above and load again" if en else
+              "未导入任何内容：请更正以上各行后重新导入", file=sys.stderr)
+        return 2
     with _connect(settings) as conn:
-        for name in args.files:
-            summary = save_registry(conn, load_registry_file(Path(name), settings.zone))
-            print(f"{name}: {summary.sites} sites, {summary.meters} meters, "
-                  f"{summary.coefficients} coefficients"
-                  + (f"; restated {', '.join(summary.restated_sites)}"
-                     if summary.restated_sites else ""))
+        for name, registry in loaded:
+            try:
+                summary = save_registry(conn, registry)
+            except ValueError as exc:  # RegistryError, TerminalError: the merged registry
+                text = exc.render(args.lang) if isinstance(exc, RegistryError) else str(exc)
+                print(text if text.startswith(name) else f"{name}: {text}", file=sys.stderr)
+                print(f"{name}: not stored" if en else f"{name}：未导入", file=sys.stderr)
+                return 2
+            if en:
+                print(f"{name}: {summary.sites} sites, {summary.meters} meters, "
+                      f"{summary.coefficients} coefficients"
+                      + (f"; restated {', '.join(summary.restated_sites)}"
+                         if summary.restated_sites else ""))
+            else:
+                print(f"{name}：站点 {summary.sites} 个，计量设施 {summary.meters} 个，"
+                      f"折算系数 {summary.coefficients} 个"
+                      + (f"；已重算 {'、'.join(summary.restated_sites)}"
+                         if summary.restated_sites else ""))
+            for base in summary.baselines:
+                local = None if base.ts is None else base.ts.astimezone(settings.zone)
+                when = "" if local is None else f"{local:%Y-%m-%d %H:%M}"
+                first = ("" if base.ts is None else f" ({base.value} at {when})" if en else
+                         f"（{when} 读数 {base.value}）")
+                print(f"  meter {base.meter_id}: no initial_register: its first reading{first} is "
+                      f"the baseline, no use is counted before it" if en else
+                      f"  计量设施 {base.meter_id}：未填初始读数 initial_register，以首次读数"
+                      f"{first}为基准，此前的用水量不计")
     return 0
 
 
@@ -414,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True)
     load = registry.add_parser("load", help="load YAML/CSV registry files (docs/registry.md)")
     load.add_argument("files", nargs="+")
+    load.add_argument("--lang", choices=["zh", "en"], default="zh",
+                      help="language of messages (default zh)")
     load.set_defaults(handler=cmd_registry_load)
     swap = registry.add_parser("replace-meter", help="record a meter replacement")
     swap.add_argument("--old", required=True)

@@ -49,7 +49,8 @@ def oracle(config: SimConfig, tmp_path) -> tuple[dict[str, float], set[tuple[str
                         now=datetime.now(UTC), max_future=timedelta(minutes=10))
     points: dict[str, dict[datetime, float]] = defaultdict(dict)
     for meter in registry.meters.values():  # registers at installation and removal
-        points[meter.meter_id][meter.installed_at] = meter.initial_register
+        if meter.initial_register is not None:  # None: the first reading is the baseline
+            points[meter.meter_id][meter.installed_at] = meter.initial_register
         if meter.removed_at is not None and meter.final_register is not None:
             points[meter.meter_id][meter.removed_at] = meter.final_register
     for reading in batch.registers:

@@ -86,7 +86,7 @@ def test_yaml_loads_sites_meters_and_coefficients(tmp_path: Path) -> None:
             old.expected_interval_s) == (99999.9, 0.1, 120.0, 5400.0, 900)
     new = registry.meters["W1-flow-2"]
     assert (new.removed_at, new.register_max, new.multiplier, new.initial_register,
-            new.final_register, new.expected_interval_s) == (None, None, 1.0, 0.0, None, 3600)
+            new.final_register, new.expected_interval_s) == (None, None, 1.0, None, None, 3600)
 
     coefficient = registry.coefficient_records[("W1", datetime(2025, 12, 31, 16, tzinfo=UTC))]
     assert (coefficient.m3_per_kwh, coefficient.method, coefficient.note) == (
@@ -140,9 +140,13 @@ coefficients:
     assert list(registry.coefficient_records) == [("W1", datetime(2026, 5, 1, tzinfo=SHANGHAI))]
 
 
-def test_empty_yaml_is_an_empty_registry(tmp_path: Path) -> None:
-    registry = load_registry_file(write(tmp_path, "r.yaml", ""), SHANGHAI)
-    assert (registry.sites, registry.meters, registry.coefficients) == ({}, {}, {})
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "sites: []\nmeters:\n"])
+def test_an_empty_file_is_an_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "r.yaml", text)
+    with pytest.raises(RegistryError) as caught:
+        load_registry_file(path, SHANGHAI)
+    assert caught.value.render("zh").startswith(f"{path}:1: ")
+    assert "文件为空" in caught.value.render("zh") or "没有任何记录" in caught.value.render("zh")
 
 
 def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path: Path) -> None:
