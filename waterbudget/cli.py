@@ -445,10 +445,11 @@ def _commands() -> argparse.ArgumentParser:
     demo.add_argument("--sites", type=int, default=12, help="simulated wells and gates")
     demo.add_argument("--days", type=int, default=30, help="days of traffic to replay")
     demo.add_argument("--seconds", type=float, default=60.0,
-                      help="stop after this long (the replay is paced to end a little earlier)")
+                      help="run this long in all, set-up included (the replay is paced to end "
+                           "earlier, so ingest and monitor catch up)")
     demo.add_argument("--speedup", type=float, default=None,
                       help="simulated time this many times faster than real "
-                           "(default: --days replayed within --seconds)")
+                           "(default: --days replayed within 70 %% of the time left after set-up)")
     demo.add_argument("--lang", choices=["zh", "en"], default=None,
                       help="language of what it prints (default: zh)")
     demo.add_argument("--api-port", type=int, default=8000,

@@ -1,7 +1,8 @@
 """``waterbudget demo``: database, broker, ingestor, monitor, API and a device simulator.
 
-Uses the configured database and broker where set, embedded ones otherwise. It replays
-``days`` of simulated traffic paced to end within ``seconds`` (default: 30 days in 60 s),
+Uses the configured database and broker where set, embedded ones otherwise. It runs
+``seconds`` in all (default 60): after set-up it replays ``days`` of simulated traffic
+paced to end well before that, lets ingest and monitor catch up until the deadline,
 stops by itself, issues the district's monthly report (written to the current directory
 as HTML) and prints where to look next. SIGINT and SIGTERM stop it early: the embedded
 servers stop and every temporary directory (``waterbudget-pg-*``, ``-mqtt-*``,
@@ -39,11 +40,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SECONDS = 60.0
 DEFAULT_DAYS = 30
-# the replay ends at 80 % of --seconds: the rest lets ingest and monitor catch up
-REPLAY_SHARE = 0.8
+# the replay takes 70 % of the time left after set-up: the rest lets ingest and monitor
+# catch up
+REPLAY_SHARE = 0.7
 PROGRESS_EVERY_S = 10.0
-CATCH_UP_S = 60.0  # at most this long for ingest and monitor to stop after the replay
-STOPPING_S = 5.0  # … and this long after SIGINT/SIGTERM
+STOPPING_S = 5.0  # at most this long for the demo's threads to stop (after the deadline
+# or SIGINT/SIGTERM)
 DEMO_NODE = "DEMO"  # the district seeded by monitor.demo.seed_budgets
 FARMER_NODE = "DEMO-T1"  # its first township: the farmer's /my page shows it
 
@@ -118,16 +120,15 @@ class DemoOptions:
     sites: int = 12
     days: int = DEFAULT_DAYS
     seconds: float = DEFAULT_SECONDS
-    speedup: float | None = None  # None: ``days`` paced to end at REPLAY_SHARE of ``seconds``
+    speedup: float | None = None  # None: ``days`` paced to end at REPLAY_SHARE of the time left
     lang: str = "zh"
     api_port: int = 8000
     report_dir: Path = Path(".")
 
-    @property
-    def pace(self) -> float:
+    def pace(self, seconds_left: float) -> float:
         if self.speedup:
             return self.speedup
-        return self.days * 86_400 / max(1.0, self.seconds * REPLAY_SHARE)
+        return self.days * 86_400 / max(1.0, seconds_left * REPLAY_SHARE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ def run_demo(settings: Settings, stop: threading.Event, options: DemoOptions) ->
     started and delete its temporary directories."""
     out = say(options.lang)
     began = time.monotonic()
+    deadline = began + options.seconds
     services: list[Embedded] = []
     steps: NextSteps | None = None
     kept = bool(settings.database_url)  # a configured database outlives the demo
@@ -171,7 +173,8 @@ def run_demo(settings: Settings, stop: threading.Event, options: DemoOptions) ->
                                                        "mqtt_protocol": services[-1].protocol})
                 out("broker", url=settings.mqtt_url)
             if not stop.is_set():
-                steps = _run(settings, stop, options, Path(work), kept=kept)
+                steps = _run(settings, stop, options, Path(work), kept=kept,
+                             deadline=deadline)
     finally:
         if stop.is_set():
             out("signalled")
@@ -189,7 +192,7 @@ def run_demo(settings: Settings, stop: threading.Event, options: DemoOptions) ->
 
 
 def _run(settings: Settings, stop: threading.Event, options: DemoOptions, work: Path, *,
-         kept: bool) -> NextSteps:
+         kept: bool, deadline: float) -> NextSteps:
     out = say(options.lang)
     applied = migrate(settings.database_url, timescaledb=settings.timescaledb)
     out("schema", what=", ".join(applied) if applied else TEXT[options.lang]["schema_current"])
@@ -208,21 +211,22 @@ def _run(settings: Settings, stop: threading.Event, options: DemoOptions, work: 
 
     port = _port(options.api_port)
     steps = _farmer_steps(settings, port, kept=kept)
-    api_server, api_thread = _start_api(settings, port)
+    already = set(threading.enumerate())
+    api_server = _start_api(settings, port)
     out("api", docs=steps.docs, my=steps.my)
 
     working = threading.Event()  # set when the demo's own threads are to stop
+    pace = options.pace(deadline - time.monotonic())
     threads = [
         threading.Thread(target=run_ingest, args=(settings, working), name="ingest"),
         threading.Thread(target=MonitorService(settings).run, args=(working,), name="monitor"),
-        threading.Thread(target=_simulate, args=(settings.mqtt_url, config, options.pace,
+        threading.Thread(target=_simulate, args=(settings.mqtt_url, config, pace,
                                                  working, out), name="simulator", daemon=True),
     ]
     for thread in threads:
         thread.start()
-    out("replay", sites=options.sites, days=options.days, speedup=options.pace,
+    out("replay", sites=options.sites, days=options.days, speedup=pace,
         seconds=options.seconds)
-    deadline = time.monotonic() + options.seconds
     try:
         while not stop.wait(max(0.0, min(PROGRESS_EVERY_S, deadline - time.monotonic()))):
             _progress(settings.database_url, out)
@@ -231,7 +235,8 @@ def _run(settings: Settings, stop: threading.Event, options: DemoOptions, work: 
     finally:
         working.set()
         api_server.should_exit = True
-        _join([*threads[:2], api_thread], stop)
+        # every thread the services started (the monitor's own ones too), not the simulator
+        _join([t for t in threading.enumerate() if t not in already and t is not threads[2]])
     if stop.is_set():
         return steps
     _townships(settings.database_url, out)
@@ -239,14 +244,13 @@ def _run(settings: Settings, stop: threading.Event, options: DemoOptions, work: 
     return _issue_report(settings, options, steps, out)
 
 
-def _join(threads: list[threading.Thread], stop: threading.Event) -> None:
-    """Wait for the demo's threads: up to CATCH_UP_S (the monitor finishing its step),
-    STOPPING_S once a signal asks to stop. What still runs then fails only because the
-    demo stops its servers beneath it: its log would be noise, so logging is switched off."""
+def _join(threads: list[threading.Thread]) -> None:
+    """Wait up to STOPPING_S for the demo's threads. One still at work then (the monitor
+    catching up in a long step) fails only because the demo stops its servers beneath
+    it: its log would be noise, so logging is switched off."""
     started = time.monotonic()
     while any(t.is_alive() for t in threads):
-        waited = time.monotonic() - started
-        if waited > CATCH_UP_S or (stop.is_set() and waited > STOPPING_S):
+        if time.monotonic() - started > STOPPING_S:
             logging.disable(logging.CRITICAL)
             return
         for thread in threads:
@@ -276,7 +280,7 @@ def _farmer_steps(settings: Settings, port: int, *, kept: bool) -> NextSteps:
                      town=str(row[0]) if row else FARMER_NODE, kept=kept)
 
 
-def _start_api(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+def _start_api(settings: Settings, port: int) -> uvicorn.Server:
     from waterbudget.api import create_app
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings.database_url), host="127.0.0.1",
@@ -286,7 +290,7 @@ def _start_api(settings: Settings, port: int) -> tuple[uvicorn.Server, threading
     deadline = time.monotonic() + 20
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    return server, thread
+    return server
 
 
 def _simulate(url: str, config: SimConfig, speedup: float, stop: threading.Event,
