@@ -225,8 +225,8 @@ def _run(settings: Settings, stop: threading.Event, options: DemoOptions, work: 
     ]
     for thread in threads:
         thread.start()
-    out("replay", sites=options.sites, days=options.days, speedup=pace,
-        seconds=options.seconds)
+    out("replay", sites=options.sites, days=options.days, speedup=round(pace),
+        seconds=round(max(0.0, deadline - time.monotonic())))
     try:
         while not stop.wait(max(0.0, min(PROGRESS_EVERY_S, deadline - time.monotonic()))):
             _progress(settings.database_url, out)

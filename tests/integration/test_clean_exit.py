@@ -153,3 +153,28 @@ def test_the_test_fixtures_embedded_servers_leave_nothing_behind_on_sigterm(
         if process.poll() is None:
             process.kill()
     assert process.returncode != 0  # interrupted, as after Ctrl-C
+
+
+def test_the_demo_stops_by_itself_and_says_where_to_look_next(tmp_path: Path,
+                                                              tmp: Path) -> None:
+    """Before issue 15 the demo ran until its replay ended (~5 minutes) whatever the README
+    said, and printed nothing about where to look after."""
+    work = tmp_path / "work"
+    work.mkdir()
+    seconds = 25
+    completed = subprocess.run(
+        [sys.executable, "-m", "waterbudget.cli", "demo", "--sites", "3", "--days", "2",
+         "--seconds", str(seconds), "--api-port", str(free_port())],
+        cwd=work, env=_env(tmp), capture_output=True, timeout=seconds + START_S + STOP_S)
+    text = completed.stdout.decode() + completed.stderr.decode()
+    assert completed.returncode == 0, text
+    assert "接下来看哪里：" in text  # Chinese by default
+    reports = list(work.glob("DEMO-monthly-*.html"))
+    assert len(reports) == 1, text
+    assert str(reports[0]) in text
+    assert "水预算执行进度月报" in reports[0].read_text(encoding="utf-8")
+    assert "/docs" in text
+    assert "/my/login?code=" in text
+    assert "Traceback" not in text
+    assert _processes_using(tmp) == []
+    assert _ours(tmp) == [], text
