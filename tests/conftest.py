@@ -10,17 +10,33 @@
 ``database_url`` is parametrised: every test using it runs on a fresh database
 with TimescaleDB hypertables ("timescaledb", skipped where the extension is not
 installed) and with plain tables ("plain").
+
+The embedded servers stop and their temporary directories go at the end of the
+session, also when the run is cut short: SIGTERM (``timeout``, ``kill``, a cancelled CI
+job) ends it as Ctrl-C does, with the session fixtures torn down
+(tests/integration/test_clean_exit.py).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
+from types import FrameType
 
 import pytest
 
 from store.database import create_scratch_database, drop_database, timescaledb_installable
 from waterbudget.embedded import Embedded, start_broker, start_postgres
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM ends the run as Ctrl-C does: pytest then tears the session fixtures down."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +46,10 @@ def pg_admin_url() -> Iterator[str]:
         yield url
         return
     embedded = start_postgres()
-    yield embedded.url
-    embedded.stop()
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +80,10 @@ def broker() -> Iterator[Embedded]:
         yield Embedded(url, lambda: None, os.environ.get("WATERBUDGET_TEST_MQTT_PROTOCOL", "5"))
         return
     embedded = start_broker()
-    yield embedded
-    embedded.stop()
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -153,7 +153,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
              else datetime.now(UTC) - timedelta(days=args.days))
     config = SimConfig(n_sites=args.sites, seed=args.seed, start=start.astimezone(UTC),
                        duration=timedelta(days=args.days),
-                       step=timedelta(minutes=args.step_minutes))
+                       step=timedelta(minutes=args.step_minutes), prefix=settings.topic_prefix)
     if args.registry_out:
         write_yaml(build_registry(config), Path(args.registry_out))
         print(f"registry written to {args.registry_out}: load it with "
@@ -172,10 +172,15 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from waterbudget.demo import run_demo
+    from waterbudget.demo import DemoOptions, run_demo
 
-    run_demo(settings, sites=args.sites, days=args.days, speedup=args.speedup,
-             seconds=args.seconds)
+    if not args.verbose:  # the demo says what happens; the services' INFO logs are noise here
+        logging.getLogger().setLevel(logging.WARNING)
+    lang = args.lang or getattr(settings, "language", None) or "zh"
+    options = DemoOptions(sites=args.sites, days=args.days, seconds=args.seconds,
+                          speedup=args.speedup, lang=lang if lang in ("zh", "en") else "zh",
+                          api_port=args.api_port, report_dir=Path(args.report_dir))
+    _until_signalled(lambda stop: run_demo(settings, stop, options))
     return 0
 
 
@@ -397,9 +402,37 @@ def cmd_dashboards_push(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default after its help, except where there is none to show (None,
+    an off switch) or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.default is False or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """The parser and every subcommand's parser below it, with its command line."""
+    yield parser.prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                yield from parsers(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    parser = _commands()
+    for _, each in parsers(parser):
+        each.formatter_class = HelpFormatter
+    return parser
+
+
+def _commands() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waterbudget", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log everything (DEBUG) and show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
@@ -408,8 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_ingest)
     listen = sub.add_parser("szy206-listen",
                             help="SZY206-2016 terminals over TCP -> TimescaleDB, until SIGTERM")
-    listen.add_argument("--host", default="0.0.0.0")
-    listen.add_argument("--port", type=int, default=9206)
+    listen.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    listen.add_argument("--port", type=int, default=9206, help="TCP port to listen on")
     listen.set_defaults(handler=cmd_szy206_listen)
 
     monitor = sub.add_parser("monitor",
@@ -418,67 +451,89 @@ def build_parser() -> argparse.ArgumentParser:
     monitor_actions = monitor.add_subparsers(dest="action")
     status = monitor_actions.add_parser(
         "status", help="how far the monitor is behind the data (exit 1 when behind)")
-    status.add_argument("--lang", choices=["zh", "en"], default="zh")
+    status.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the answer")
     status.add_argument("--max-behind-minutes", type=float, default=5.0,
                         help="behind when the oldest waiting change, or the roll-ups' lag "
-                             "behind the data, exceeds this (default 5)")
+                             "behind the data, exceeds this")
     status.set_defaults(handler=cmd_monitor_status)
 
     simulate = sub.add_parser("simulate", help="publish simulated device traffic")
-    simulate.add_argument("--sites", type=int, default=20)
-    simulate.add_argument("--days", type=float, default=7)
-    simulate.add_argument("--step-minutes", type=int, default=15)
-    simulate.add_argument("--seed", type=int, default=1)
-    simulate.add_argument("--start", help="simulated start (ISO 8601); default: --days ago")
+    simulate.add_argument("--sites", type=int, default=20, help="simulated wells and gates")
+    simulate.add_argument("--days", type=float, default=7, help="days of traffic")
+    simulate.add_argument("--step-minutes", type=int, default=15,
+                          help="minutes between a device's readings")
+    simulate.add_argument("--seed", type=int, default=1,
+                          help="random seed: the same seed, the same traffic")
+    simulate.add_argument("--start", help="simulated start (ISO 8601) (default: --days ago)")
     simulate.add_argument("--speedup", type=float, default=0,
                           help="pace simulated time this many times faster than real "
                                "(0: as fast as the broker takes it)")
-    simulate.add_argument("--registry-out", help="write the simulated registry as YAML")
-    simulate.add_argument("--registry-only", action="store_true")
+    simulate.add_argument("--registry-out", metavar="FILE",
+                          help="write the simulated registry as YAML")
+    simulate.add_argument("--registry-only", action="store_true",
+                          help="only write --registry-out, publish nothing")
     simulate.set_defaults(handler=cmd_simulate)
 
-    demo = sub.add_parser("demo", help="everything at once, embedded where not configured")
-    demo.add_argument("--sites", type=int, default=12)
-    demo.add_argument("--days", type=int, default=30)
-    demo.add_argument("--speedup", type=float, default=8640.0)
-    demo.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    demo = sub.add_parser(
+        "demo", help="everything at once, embedded where not configured; stops by itself")
+    demo.add_argument("--sites", type=int, default=12, help="simulated wells and gates")
+    demo.add_argument("--days", type=int, default=30, help="days of traffic to replay")
+    demo.add_argument("--seconds", type=float, default=60.0,
+                      help="run this long in all, set-up included (the replay is paced to end "
+                           "earlier, so ingest and monitor catch up)")
+    demo.add_argument("--speedup", type=float, default=None,
+                      help="simulated time this many times faster than real "
+                           "(default: --days replayed within 70 %% of the time left after set-up)")
+    demo.add_argument("--lang", choices=["zh", "en"], default=None,
+                      help="language of what it prints (default: zh)")
+    demo.add_argument("--api-port", type=int, default=8000,
+                      help="port of the API while the demo runs (a free one if taken)")
+    demo.add_argument("--report-dir", default=".",
+                      help="where the monthly report it issues is written (HTML)")
     demo.set_defaults(handler=cmd_demo)
 
     registry = sub.add_parser("registry", help="sites, meters, coefficients").add_subparsers(
         dest="action", required=True)
     load = registry.add_parser("load", help="load YAML/CSV registry files (docs/registry.md)")
-    load.add_argument("files", nargs="+")
+    load.add_argument("files", nargs="+", help="registry files (.yaml, .yml or .csv)")
     load.add_argument("--lang", choices=["zh", "en"], default="zh",
-                      help="language of messages (default zh)")
+                      help="language of messages")
     load.set_defaults(handler=cmd_registry_load)
     swap = registry.add_parser("replace-meter", help="record a meter replacement")
-    swap.add_argument("--old", required=True)
-    swap.add_argument("--new", required=True)
+    swap.add_argument("--old", required=True, help="meter id of the meter taken out")
+    swap.add_argument("--new", required=True, help="meter id of the meter put in")
     swap.add_argument("--at", required=True, help="time of the replacement (ISO 8601)")
-    swap.add_argument("--final-register", type=float, required=True)
-    swap.add_argument("--initial-register", type=float, default=0.0)
-    swap.add_argument("--register-max", type=float)
-    swap.add_argument("--multiplier", type=float)
+    swap.add_argument("--final-register", type=float, required=True,
+                      help="the old meter's last register reading")
+    swap.add_argument("--initial-register", type=float, default=0.0,
+                      help="the new meter's register when put in")
+    swap.add_argument("--register-max", type=float,
+                      help="the new meter's rollover value (default: the old meter's)")
+    swap.add_argument("--multiplier", type=float,
+                      help="the new meter's multiplier (default: the old meter's)")
     swap.set_defaults(handler=cmd_replace_meter)
     coef = registry.add_parser("add-coefficient", help="record a power-to-water coefficient")
-    coef.add_argument("--site", required=True)
-    coef.add_argument("--valid-from", required=True)
-    coef.add_argument("--m3-per-kwh", type=float, required=True)
+    coef.add_argument("--site", required=True, help="site id")
+    coef.add_argument("--valid-from", required=True,
+                      help="from when it applies (ISO 8601; naive: WATERBUDGET_TIMEZONE)")
+    coef.add_argument("--m3-per-kwh", type=float, required=True,
+                      help="water per kWh (以电折水 coefficient)")
     coef.add_argument("--method", required=True, help="e.g. pump_test")
-    coef.add_argument("--note")
+    coef.add_argument("--note", help="free text kept with it")
     coef.set_defaults(handler=cmd_add_coefficient)
 
     api = sub.add_parser("api", help="the HTTP API (OpenAPI at /docs)")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    api.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     api.set_defaults(handler=cmd_api)
 
     budget = sub.add_parser("budget", help="budgets: tokens, imports").add_subparsers(
         dest="action", required=True)
     token = budget.add_parser("token", help="create an API token (the first admin's too)")
-    token.add_argument("--name", required=True)
+    token.add_argument("--name", required=True, help="who the token is for")
     token.add_argument("--role", required=True,
-                       choices=["administrator", "operator", "water_user"])
+                       choices=["administrator", "operator", "water_user"],
+                       help="what the token may do")
     token.add_argument("--node", help="budget node code (operators and water users)")
     token.set_defaults(handler=cmd_budget_token)
     imp = budget.add_parser("import", help="import a Ganzhou-format budget (docs/budget-import.md)")
@@ -505,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.set_defaults(handler=cmd_dashboards_push)
 
     letters = sub.add_parser("deadletters", help="the latest rejected input with reasons")
-    letters.add_argument("--limit", type=int, default=20)
+    letters.add_argument("--limit", type=int, default=20, help="how many to show")
     letters.set_defaults(handler=cmd_deadletters)
     return parser
 

@@ -128,3 +128,17 @@ def test_broker_urls_are_parsed():
     assert parse_broker_url("mqtt://h").username is None
     with pytest.raises(ValueError, match="scheme"):
         parse_broker_url("http://h:1883")
+
+
+def test_simulate_publishes_under_the_configured_topic_prefix(mqtt_url, prefix, collector):
+    """``waterbudget simulate`` honours WATERBUDGET_TOPIC_PREFIX (it published under the
+    default ``waterbudget/v1`` whatever the ingestor listened to)."""
+    from waterbudget.cli import build_parser, cmd_simulate
+    from waterbudget.settings import Settings
+
+    args = build_parser().parse_args(["simulate", "--sites", "2", "--days", "0.25"])
+    settings = Settings(mqtt_url=mqtt_url, topic_prefix=prefix, _env_file=None)
+    assert cmd_simulate(args, settings) == 0
+    collector.wait_for(10)
+    assert len(collector.received) >= 10
+    assert all(topic.startswith(f"{prefix}/") for topic, _ in collector.received)
