@@ -127,6 +127,10 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/budget/nodes/{node_id}/revenue"): {"year": 2025, "volumes": {"groundwater": "1"}},
     ("POST", "/budget/nodes/{node_id}/quota-proposal"): {"year": 2025},
     ("PUT", "/monitor/nodes/{node_id}/levels"): {},
+    ("PUT", "/budget/nodes/{node_id}/sector-split"): {
+        "year": 2025, "shares": {"agriculture.irrigation": "1"}},
+    ("PUT", "/budget/nodes/{node_id}/division-code"): {"division_code": "620702001"},
+    ("POST", "/budget/nodes/{node_id}/procedure"): {"year": 2025, "step": "notified"},
 }
 
 
