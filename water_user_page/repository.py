@@ -1,4 +1,5 @@
-"""SQL of the water-user page: one node's budget entries, draw, alerts and card sessions."""
+"""SQL of the water-user page: one node's budget entries, draw, alerts, charges and card
+sessions."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from decimal import Decimal
 
 from budget import repository as budget_repo
 from budget.ledger import LedgerEntry
+from monitor.charges import BandCharge
 from reports.inputs import AlertRecord
-from water_user_page.view import CardSession
+from water_user_page.view import CardSession, ChargeRecord
 
 Conn = budget_repo.Conn
 ALERTS_SHOWN = 10
@@ -56,3 +58,21 @@ def my_sessions(conn: Conn, *, node_id: int) -> list[CardSession]:
                         None if volume is None else Decimal(str(volume)),
                         None if balance is None else Decimal(str(balance)))
             for card, start, end, volume, balance in rows]
+
+
+def _band(b: dict[str, str | None]) -> BandCharge:
+    def dec(key: str) -> Decimal:
+        return Decimal(str(b[key]))
+    return BandCharge(dec("from_m3"), None if b["to_m3"] is None else dec("to_m3"),
+                      dec("volume_m3"), dec("multiplier"), dec("amount"), dec("surcharge"))
+
+
+def my_charges(conn: Conn, *, node_id: int, year: int) -> list[ChargeRecord]:
+    """The node's over-quota charges as the monitor last computed them (``monitor_charges``)."""
+    rows = conn.execute(
+        "SELECT source_family, quota_m3, excess_m3, price_per_m3, total_amount, surcharge, bands "
+        "FROM monitor_charges WHERE node_id = %s AND year = %s ORDER BY source_family",
+        (node_id, year))
+    return [ChargeRecord(family, Decimal(quota), Decimal(excess), Decimal(price),
+                         Decimal(total), Decimal(surcharge), tuple(_band(b) for b in bands))
+            for family, quota, excess, price, total, surcharge, bands in rows]

@@ -89,7 +89,8 @@ def my_page(request: Request, lang: Text | None = None) -> Response:
             factor=budget_repo.load_policy(conn, year=year).non_conventional_factor,
             profile=PlanProfile(tuple(weights)) if weights else IRRIGATION_SEASON,
             alerts=repo.my_alerts(conn, node_id=node.node_id, year=year),
-            sessions=repo.my_sessions(conn, node_id=node.node_id))
+            sessions=repo.my_sessions(conn, node_id=node.node_id),
+            charges=repo.my_charges(conn, node_id=node.node_id, year=year))
     return _page("page.html", lang=lang, view=view)
 
 
