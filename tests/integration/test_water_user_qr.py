@@ -26,9 +26,12 @@ def modules(png: Image.Image, size: int) -> list[list[int]]:
     """Dark (1) or light (0) at the centre of each module of a QR code of size × size."""
     grey = png.convert("L")
     assert grey.size == ((size + 2 * QR_BORDER) * QR_SCALE,) * 2
-    return [[1 if grey.getpixel(((c + QR_BORDER) * QR_SCALE + QR_SCALE // 2,
-                                 (r + QR_BORDER) * QR_SCALE + QR_SCALE // 2)) < 128 else 0
-             for c in range(size)] for r in range(size)]
+    def dark(r: int, c: int) -> int:
+        value = grey.getpixel(((c + QR_BORDER) * QR_SCALE + QR_SCALE // 2,
+                               (r + QR_BORDER) * QR_SCALE + QR_SCALE // 2))
+        assert isinstance(value, (int, float))
+        return 1 if value < 128 else 0
+    return [[dark(r, c) for c in range(size)] for r in range(size)]
 
 
 def tokens(database_url: str) -> int:
