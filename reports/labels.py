@@ -301,6 +301,11 @@ _BOTH: dict[str, tuple[str, str]] = {
     "page.login_button": ("查询", "Show"),
     "page.logout": ("退出", "Sign out"),
     "page.login_failed": ("查询码无效，请向水管站索取", "Unknown code: ask your water office"),
+    "page.login_hint": ("8 位查询码，如 ABCD-EFGH（不区分大小写），或用手机扫描水管站给您的二维码",
+                        "The 8-character code, e.g. ABCD-EFGH (any case), or scan the QR code "
+                        "from your water office"),
+    "page.login_too_many": ("输错次数过多，请 1 分钟后再试", "Too many wrong codes: try again "
+                            "in a minute"),
     "page.by_source": ("分水源", "By source"),
     "page.level.notice": ("已用 80% 以上，请注意节约用水", "Over 80 % used: please save water"),
     "page.level.warning": ("已用 90% 以上，即将用完", "Over 90 % used: nearly exhausted"),

@@ -1,15 +1,19 @@
 """SQL of the water-user page: one node's budget entries, draw, alerts, charges and card
-sessions."""
+sessions; the short sign-in codes."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from decimal import Decimal
+
+import psycopg
 
 from budget import repository as budget_repo
 from budget.ledger import LedgerEntry
 from monitor.charges import BandCharge
 from reports.inputs import AlertRecord
+from water_user_page.codes import new_code
 from water_user_page.view import CardSession, ChargeRecord
 
 Conn = budget_repo.Conn
@@ -76,3 +80,33 @@ def my_charges(conn: Conn, *, node_id: int, year: int) -> list[ChargeRecord]:
     return [ChargeRecord(family, Decimal(quota), Decimal(excess), Decimal(price),
                          Decimal(total), Decimal(surcharge), tuple(_band(b) for b in bands))
             for family, quota, excess, price, total, surcharge, bands in rows]
+
+
+def _code_digest(code: str) -> bytes:
+    return hashlib.sha256(code.encode()).digest()
+
+
+def create_code(conn: Conn, *, secret: str) -> str:
+    """A short sign-in code for the water_user token ``secret`` (replacing an earlier one)."""
+    found = budget_repo.principal(conn, secret=secret)
+    if found is None or found.role != "water_user":
+        raise ValueError("short codes are for water_user tokens only")
+    conn.execute("DELETE FROM water_user_codes WHERE token_id = %s", (found.token_id,))
+    while True:  # a clash with another household's code is rare (31⁸ codes): draw again
+        code = new_code()
+        try:
+            with conn.transaction():
+                conn.execute("INSERT INTO water_user_codes (code_sha256, token_id) "
+                             "VALUES (%s, %s)", (_code_digest(code), found.token_id))
+        except psycopg.errors.UniqueViolation:
+            continue
+        return code
+
+
+def principal_of_code(conn: Conn, *, code: str) -> budget_repo.Principal | None:
+    """The token a short code stands for, unless the token is revoked."""
+    row = conn.execute(
+        "SELECT t.token_id, t.name, t.role, t.node_id FROM water_user_codes c "
+        "JOIN budget_api_tokens t USING (token_id) "
+        "WHERE c.code_sha256 = %s AND t.revoked_at IS NULL", (_code_digest(code),)).fetchone()
+    return budget_repo.Principal(*row) if row else None

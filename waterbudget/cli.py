@@ -293,6 +293,11 @@ def cmd_budget_token(args: argparse.Namespace, settings: Settings) -> int:
     secret = create_token(settings.database_url, name=args.name, role=args.role,
                           node_code=args.node)
     print(f"token for {args.name} ({args.role}), shown once:\n{secret}")
+    if args.role == "water_user":
+        from water_user_page.commands import sign_in_code
+
+        code = sign_in_code(settings.database_url, secret=secret)
+        print(f"sign-in code for /my, shown once: {code}")
     if args.qr is not None:
         link = personal_link(args.base_url, secret)
         write_qr(args.qr, link)

@@ -17,6 +17,7 @@ from monitor.charges_service import compute_charges
 from monitor.repository import charges as charges_repo
 from tests.integration.browser_support import chromium, fonts_used, needs_chromium, serve
 from tests.integration.report_support import at, card_session, daily_use, roll_up, seed_district
+from water_user_page import repository as water_user_repo
 from waterbudget.api import create_app
 
 pytestmark = [pytest.mark.integration, needs_chromium]
@@ -214,3 +215,43 @@ def test_an_overrun_on_a_phone(database_url, overrun_household, tmp_path):
         assert "offline" in page.locator("#notes").inner_text()
         _no_horizontal_overflow(page)
         _shot(page, tmp_path, "overrun-en.png")
+
+
+def test_sign_in_by_short_code_with_a_limit_on_wrong_tries(database_url, household,
+                                                           tmp_path):
+    with psycopg.connect(database_url) as conn:
+        code = water_user_repo.create_code(conn, secret=household["token"])
+    assert len(code) == 8
+    typed = f"{code[:4]}-{code[4:]}".lower()  # as a farmer may type it
+    with serve(create_app(database_url)) as base, chromium() as browser:
+        page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+        page.goto(f"{base}/my")
+        assert "ABCD-EFGH" in page.locator("form").inner_text()
+        _no_horizontal_overflow(page)
+        _shot(page, tmp_path, "login-zh.png")
+        page.fill("#code", typed)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/my")
+        assert page.locator("#budget-m3").inner_text() == "2,000"
+
+        stranger = browser.new_page(viewport=PHONE, is_mobile=True)
+        wrong = "2345-6789" if code != "23456789" else "3456-789A"
+        for _ in range(5):
+            response = stranger.goto(f"{base}/my/login?code={wrong}")
+            assert response is not None
+            assert response.status == 401
+        response = stranger.goto(f"{base}/my/login?code={typed}")  # even the right one now
+        assert response is not None
+        assert response.status == 429
+        assert response.headers["retry-after"] == "60"
+        assert stranger.locator("#login-too-many").inner_text() == "输错次数过多，请 1 分钟后再试"
+        assert stranger.locator("#budget-m3").count() == 0
+        assert page.locator("#budget-m3").count() == 1  # the farmer signed in before
+
+    with psycopg.connect(database_url) as conn:  # revoking the token locks its code too
+        conn.execute("UPDATE budget_api_tokens SET revoked_at = now()")
+    with serve(create_app(database_url)) as base, chromium() as browser:
+        page = browser.new_page(viewport=PHONE, is_mobile=True)
+        response = page.goto(f"{base}/my/login?code={typed}")
+        assert response is not None
+        assert response.status == 401

@@ -12,6 +12,7 @@ from budget.plan_profile import IRRIGATION_SEASON
 from budget.year_ledger import BUDGET_TIMEZONE
 from monitor.charges import GROUNDWATER_TIERS, progressive_charge
 from reports.inputs import AlertRecord
+from water_user_page.codes import ALPHABET, new_code, normalized, shown
 from water_user_page.view import CardSession, ChargeRecord, MyWater, my_water, session_time
 
 NODE = Node(5, "H1", "张三", NodeLevel.HOUSEHOLD, 4)
@@ -105,3 +106,15 @@ def test_notes_on_the_meter_and_data_are_apart_from_the_farmers_warnings():
     assert "不是处罚" in v.notes[0].text
     assert "离线" in v.notes[1].text
     assert all(n.live for n in v.notes)
+
+
+def test_short_codes_use_no_look_alikes_and_take_any_case_and_hyphens():
+    assert not set("01OIL") & set(ALPHABET)
+    assert len(set(ALPHABET)) == 31
+    code = new_code()
+    assert normalized(code) == code
+    assert normalized(shown(code).lower()) == code
+    assert normalized(" abcd efgh ") == "ABCDEFGH"
+    assert normalized("ABCD-EFG0") is None  # 0 is not in the alphabet
+    assert normalized("ABCDEFG") is None
+    assert normalized("x" * 43) is None  # a token is not a short code
