@@ -318,6 +318,10 @@ _BOTH: dict[str, tuple[str, str]] = {
                                 "The excess is charged at rising multipliers; your water "
                                 "office works out the amount."),
     "page.over": ("超用", "Over budget"),
+    "page.level.used_up": ("预算已用完，继续用水按超定额累进加价收费。",
+                           "Budget used up: further water is charged at the over-quota "
+                           "rates."),
+    "page.band_no_quota": ("无定额，全部按最高档", "No quota: all in the top band"),
     "page.charges": ("超定额累进加价", "Over-quota charges"),
     "page.charges_intro": ("超出年度预算（定额）的水量分档加价：每档水量 × 基本水价 × 该档倍数。",
                            "Water over your yearly budget (quota) is priced band by band: "

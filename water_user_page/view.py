@@ -166,9 +166,11 @@ def _share(volume: Decimal, quota: Decimal) -> str:
 
 def band_label(lang: str, band: BandCharge, quota_m3: Decimal) -> str:
     """Where a band lies in the excess: its share of the quota and its m³."""
+    if quota_m3 <= 0:  # no quota: every m³ is over it, in the last band
+        return text(lang, "page.band_no_quota")
     if band.to_m3 is None:
-        share = _share(band.from_m3, quota_m3) if quota_m3 > 0 else ""
-        return text(lang, "page.band_open", share=share, m3=_m3(band.from_m3))
+        return text(lang, "page.band_open", share=_share(band.from_m3, quota_m3),
+                    m3=_m3(band.from_m3))
     return text(lang, "page.band", lower=_share(band.from_m3, quota_m3),
                 upper=_share(band.to_m3, quota_m3), m3_lower=_m3(band.from_m3),
                 m3_upper=_m3(band.to_m3))
@@ -228,6 +230,8 @@ def my_water(*, lang: str, node: Node, year: int, as_of: datetime, budget: Alloc
         message = text(lang, "page.level.overrun", over=_m3(over_m3))
         message += (text(lang, "page.overrun_charged", surcharge=_yuan(charge_total)) if priced
                     else text(lang, "page.overrun_not_priced"))
+    elif level is Level.OVERRUN:  # exactly at the budget: nothing over yet
+        message = text(lang, "page.level.used_up")
     else:
         message = text(lang, f"page.level.{level.value}") if level else ""
     card_balance = next((s.balance_m3 for s in sessions if s.balance_m3 is not None), None)

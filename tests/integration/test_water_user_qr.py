@@ -64,6 +64,7 @@ def test_the_printed_qr_code_opens_the_farmers_page(database_url, district, tmp_
         secret = lines[1]
         link = f"{base}/my/login?code={secret}"
         assert f"personal link: {link}" in lines
+        assert any(line.startswith("sign-in code for /my, shown once: ") for line in lines)
         expected = segno.make(link, error="m", micro=False)
         size = len(expected.matrix)
         assert modules(Image.open(png), size) == [list(row) for row in expected.matrix]

@@ -118,3 +118,12 @@ def test_short_codes_use_no_look_alikes_and_take_any_case_and_hyphens():
     assert normalized("ABCD-EFG0") is None  # 0 is not in the alphabet
     assert normalized("ABCDEFG") is None
     assert normalized("x" * 43) is None  # a token is not a short code
+
+
+def test_exactly_at_the_budget_and_without_a_quota_the_words_still_fit():
+    at_budget = view(used="2000")
+    assert (at_budget.remaining, at_budget.over) == ("0", "")
+    assert "{" not in at_budget.message
+    assert "预算已用完" in at_budget.message
+    no_quota = view(used="2644", charges=(overrun_charge("300", "0"),)).charges[0]
+    assert [(b.band, b.multiplier) for b in no_quota.bands] == [("无定额，全部按最高档", "×3")]
