@@ -11,8 +11,10 @@ import sys
 import psycopg
 import pytest
 import segno
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from budget import repository as budget_repo
 from tests.integration.browser_support import chromium, needs_chromium, serve
 from tests.integration.report_support import seed_district
 from water_user_page.qr import QR_BORDER, QR_SCALE
@@ -91,3 +93,26 @@ def test_qr_needs_a_base_url_and_a_water_user_and_makes_no_token_without(databas
     plain = token_cli(database_url)  # the token link without a QR code still works as before
     assert plain.returncode == 0, plain.stderr
     assert tokens(database_url) == before + 1
+
+
+def test_a_water_user_token_made_through_the_api_comes_with_its_short_code(database_url,
+                                                                          district):
+    with psycopg.connect(database_url) as conn:
+        admin = budget_repo.create_token(conn, name="admin", role="administrator",
+                                         node_id=None)
+        h1 = conn.execute("SELECT node_id FROM budget_nodes WHERE code = 'H1'").fetchone()
+    assert h1 is not None
+    with TestClient(create_app(database_url)) as client:
+        made = client.post("/budget/tokens", headers={"Authorization": f"Bearer {admin}"},
+                           json={"name": "张三", "role": "water_user", "node_id": h1[0]})
+        assert made.status_code == 201, made.text
+        code = made.json()["sign_in_code"]
+        assert code is not None
+        assert len(code) == 9  # ABCD-EFGH
+        signed_in = client.get("/my/login", params={"code": code.lower()},
+                               follow_redirects=False)
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/my"
+        operator = client.post("/budget/tokens", headers={"Authorization": f"Bearer {admin}"},
+                               json={"name": "op", "role": "operator", "node_id": h1[0]})
+        assert operator.json()["sign_in_code"] is None
