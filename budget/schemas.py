@@ -377,6 +377,8 @@ class TokenOut(BaseModel):
     token: str
     role: str
     node_id: int | None
+    sign_in_code: str | None = Field(
+        default=None, description="water users: the short code (ABCD-EFGH) typed at /my")
 
 
 class ProfileIn(Strict):

@@ -301,11 +301,92 @@ _BOTH: dict[str, tuple[str, str]] = {
     "page.login_button": ("查询", "Show"),
     "page.logout": ("退出", "Sign out"),
     "page.login_failed": ("查询码无效，请向水管站索取", "Unknown code: ask your water office"),
+    "page.login_hint": ("8 位查询码，如 ABCD-EFGH（不区分大小写），或用手机扫描水管站给您的二维码",
+                        "The 8-character code, e.g. ABCD-EFGH (any case), or scan the QR code "
+                        "from your water office"),
+    "page.login_too_many": ("输错次数过多，请 1 分钟后再试", "Too many wrong codes: try again "
+                            "in a minute"),
     "page.by_source": ("分水源", "By source"),
     "page.level.notice": ("已用 80% 以上，请注意节约用水", "Over 80 % used: please save water"),
     "page.level.warning": ("已用 90% 以上，即将用完", "Over 90 % used: nearly exhausted"),
-    "page.level.overrun": ("已超出预算，超出部分累进加价", "Over budget: the excess is charged "
-                           "at higher prices"),
+    "page.level.overrun": ("已超用 {over} m³。", "{over} m³ over budget. "),
+    "page.overrun_charged": ("超出部分按超定额累进加价收费，截至目前加价 {surcharge} 元，"
+                             "见下方明细。",
+                             "The excess is charged at rising multipliers: {surcharge} yuan "
+                             "of mark-up so far, see below."),
+    "page.overrun_not_priced": ("超出部分按超定额累进加价收费，金额以水管站核算为准。",
+                                "The excess is charged at rising multipliers; your water "
+                                "office works out the amount."),
+    "page.over": ("超用", "Over budget"),
+    "page.level.used_up": ("预算已用完，继续用水按超定额累进加价收费。",
+                           "Budget used up: further water is charged at the over-quota "
+                           "rates."),
+    "page.band_no_quota": ("无定额，全部按最高档", "No quota: all in the top band"),
+    "page.charges": ("超定额累进加价", "Over-quota charges"),
+    "page.charges_intro": ("超出年度预算（定额）的水量分档加价：每档水量 × 基本水价 × 该档倍数。",
+                           "Water over your yearly budget (quota) is priced band by band: "
+                           "the band's m³ × the base price × the band's multiplier."),
+    "page.charge_source": ("{source}：超用 {excess} m³，基本水价 {price} 元/m³",
+                           "{source}: {excess} m³ over, base price {price} yuan/m³"),
+    "page.band": ("超定额 {lower}–{upper}（{m3_lower}–{m3_upper} m³）",
+                  "{lower}–{upper} over quota ({m3_lower}–{m3_upper} m³)"),
+    "page.band_open": ("超定额 {share} 以上（{m3} m³ 以上）",
+                       "Over {share} over quota (beyond {m3} m³)"),
+    "page.band_col": ("档次", "Band"),
+    "page.band_volume": ("水量 m³", "m³"),
+    "page.band_multiplier": ("倍数", "Multiplier"),
+    "page.band_amount": ("金额 元", "Yuan"),
+    "page.band_current": ("当前档", "current band"),
+    "page.charge_amount": ("超用部分水费 {amount} 元，其中加价 {surcharge} 元",
+                           "Water over budget: {amount} yuan, of which {surcharge} yuan "
+                           "mark-up"),
+    "page.charge_total": ("截至目前超定额加价合计 {total} 元（以水管站结算为准）",
+                          "Over-quota mark-up so far: {total} yuan (your water office "
+                          "settles the bill)"),
+    "page.balance": ("IC卡余额与年度预算", "Card balance and yearly budget"),
+    "page.balance_note": ("IC卡内余额 {balance} m³ 是您已充值（预购）、还没有刷卡用掉的水量；"
+                          "年度预算 {budget} m³ 是今年分配给您的用水总量，已用 {used} m³。"
+                          "两者不是一回事：卡里有余额不代表预算还有剩余。",
+                          "The {balance} m³ on your card is water you have paid for in "
+                          "advance and not yet drawn; your yearly budget of {budget} m³ is "
+                          "the water allotted to you this year, of which you have used "
+                          "{used} m³. They are not the same: a balance on the card does not "
+                          "mean budget is left. "),
+    "page.balance_over": ("您已超出预算 {over} m³，继续用水按超定额累进加价收费。",
+                          "You are {over} m³ over budget; further water is charged at the "
+                          "over-quota rates."),
+    "page.balance_left": ("预算还剩 {remaining} m³。", "{remaining} m³ of budget is left."),
+    "page.notes": ("计量与数据说明", "About the meter and the data"),
+    "page.notes_intro": ("以下是水管站对计量设施和数据的核查信息，不是对您的预警。",
+                         "Checks the water office runs on the meter and the data: "
+                         "information, not a warning about you."),
+    "page.note_open": ("核查中", "being checked"),
+    "page.note_closed": ("已处理", "resolved"),
+    "page.note.over_quota": ("今年的用水量超过定额 20% 以上。按规定（宁夏 8.2 a）这样的数据要"
+                             "核对一次计量是否准确，这是对数据的核查，不是处罚。",
+                             "This year's use is more than 20 % over quota. Such figures are "
+                             "checked once against the meter (宁夏 8.2 a): a check of the "
+                             "data, not a penalty."),
+    "page.note.off_same_period": ("用水量与往年同期相差 30% 以上，水管站会核对计量数据。",
+                                  "Use differs from the same period of past years by 30 % or "
+                                  "more; the water office checks the meter's data."),
+    "page.note.meter_silent": ("计量设施暂时没有上报数据（可能离线），水管站会检查设备。",
+                               "The meter has not reported for a while (it may be offline); "
+                               "the water office checks the device."),
+    "page.note.register_stuck": ("水表读数长时间没有变化，设备可能需要检修。",
+                                 "The meter's register has not moved for a long time; the "
+                                 "device may need repair."),
+    "page.note.flow_above_capacity": ("上报的流量超过设备设计能力，数据待核查。",
+                                      "The reported flow is above what the device can "
+                                      "deliver; the data is being checked."),
+    "page.note.card_meter_mismatch": ("刷卡水量与水表计量相差超过 5%，水管站会核对。",
+                                      "Card and meter differ by more than 5 %; the water "
+                                      "office compares them."),
+    "page.note.clock_skew": ("设备时钟与标准时间有偏差，数据时间待校正。",
+                             "The device's clock is off; its data times are being corrected."),
+    "page.note.quarantined_use": ("有一部分上报数据异常，暂未计入用水量，核查后再处理。",
+                                  "Some reported data looked wrong and is held back from your "
+                                  "use until checked."),
 }
 
 _LEVELS = {lvl.value: (lvl.label, lvl.value.replace("_", " ")) for lvl in NodeLevel}

@@ -317,9 +317,30 @@ def cmd_budget_token(args: argparse.Namespace, settings: Settings) -> int:
     from budget.commands import create_token
 
     _require(settings, "database_url")
+    from water_user_page.qr import LinkError, personal_link, write_qr
+
+    if args.qr is not None:  # checked before a token exists
+        if args.role != "water_user" or args.base_url is None:
+            print("--qr needs --role water_user and --base-url (the /my page's address)",
+                  file=sys.stderr)
+            return 2
+        try:
+            personal_link(args.base_url, "check")
+        except LinkError as e:
+            print(e, file=sys.stderr)
+            return 2
     secret = create_token(settings.database_url, name=args.name, role=args.role,
                           node_code=args.node)
     print(f"token for {args.name} ({args.role}), shown once:\n{secret}")
+    if args.role == "water_user":
+        from water_user_page.commands import sign_in_code
+
+        code = sign_in_code(settings.database_url, secret=secret)
+        print(f"sign-in code for /my, shown once: {code}")
+    if args.qr is not None:
+        link = personal_link(args.base_url, secret)
+        write_qr(args.qr, link)
+        print(f"personal link: {link}\nQR code written to {args.qr}")
     return 0
 
 
@@ -535,6 +556,12 @@ def _commands() -> argparse.ArgumentParser:
                        choices=["administrator", "operator", "water_user"],
                        help="what the token may do")
     token.add_argument("--node", help="budget node code (operators and water users)")
+    token.add_argument("--qr", type=Path, metavar="FILE.png",
+                       help="water users: also write a PNG QR code of the personal /my link "
+                            "to print for the farmer (needs --base-url)")
+    token.add_argument("--base-url", metavar="URL",
+                       help="the /my page's public address for --qr, e.g. "
+                            "https://water.example.cn (default: none)")
     token.set_defaults(handler=cmd_budget_token)
     imp = budget.add_parser("import", help="import a Ganzhou-format budget (docs/budget-import.md)")
     imp.add_argument("manifest", nargs="?", help="default: the bundled Ganzhou 2024 plan")

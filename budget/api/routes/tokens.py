@@ -27,4 +27,10 @@ def create_token(body: s.TokenIn, conn: ConnDep, access: AccessDep) -> s.TokenOu
     if body.node_id is not None:
         access.read(body.node_id)
     secret = repo.create_token(conn, name=body.name, role=body.role, node_id=body.node_id)
-    return s.TokenOut(token=secret, role=body.role, node_id=body.node_id)
+    code = None
+    if body.role == "water_user":
+        from water_user_page.codes import shown
+        from water_user_page.repository import create_code
+
+        code = shown(create_code(conn, secret=secret))
+    return s.TokenOut(token=secret, role=body.role, node_id=body.node_id, sign_in_code=code)
