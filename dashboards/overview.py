@@ -118,7 +118,7 @@ WHERE status <> 'resolved'
 
 ACTIVE_ALERTS = f"""
 SELECT a.severity, a.kind, coalesce(n.name, '') AS node, coalesce(a.site_id, '') AS site_id,
-       a.detail, a.opened_at, a.status
+       coalesce(a.message_zh, a.detail) AS detail, a.opened_at, a.status
 FROM monitor_alerts a
 LEFT JOIN budget_nodes n USING (node_id)
 WHERE a.status <> 'resolved'
@@ -128,7 +128,7 @@ LIMIT 200
 
 BUDGET_ALERT_ANNOTATIONS = """
 SELECT a.opened_at AS time, coalesce(a.resolved_at, a.last_seen_at) AS timeend,
-       coalesce(n.name, a.subject) || '：' || a.detail AS text,
+       coalesce(n.name, a.subject) || '：' || coalesce(a.message_zh, a.detail) AS text,
        a.kind || ',' || a.severity AS tags
 FROM monitor_alerts a
 LEFT JOIN budget_nodes n USING (node_id)

@@ -92,7 +92,8 @@ SELECT count(*) AS dead_letters FROM dead_letters WHERE $__timeFilter(received_a
 
 ALERTS = f"""
 SELECT a.severity, a.kind, coalesce(n.name, '') AS node, coalesce(a.site_id, '') AS site_id,
-       coalesce(a.meter_id, '') AS meter_id, a.detail, a.opened_at, a.last_seen_at,
+       coalesce(a.meter_id, '') AS meter_id,
+       coalesce(a.message_zh, a.detail) AS detail, a.opened_at, a.last_seen_at,
        a.status, coalesce(a.acknowledged_by, '') AS acknowledged_by
 FROM monitor_alerts a
 LEFT JOIN budget_nodes n USING (node_id)
@@ -158,7 +159,8 @@ LIMIT 200
 """
 
 CRITICAL_ANNOTATIONS = """
-SELECT ev.at AS time, a.kind || '：' || a.detail AS text, a.kind || ',' || ev.event AS tags
+SELECT ev.at AS time, a.kind || '：' || coalesce(a.message_zh, a.detail) AS text,
+       a.kind || ',' || ev.event AS tags
 FROM monitor_alert_events ev
 JOIN monitor_alerts a USING (alert_id)
 WHERE ev.severity = 'critical' AND ev.event IN ('opened', 'escalated') AND $__timeFilter(ev.at)
