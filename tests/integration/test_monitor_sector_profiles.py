@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from budget.kinds import Sector
-from monitor.evaluation import evaluate_all
+from monitor.evaluation import evaluate_all, evaluate_since
 from tests.integration.ingest_support import ZONE
 from tests.integration.monitor_support import (
     YEAR,
@@ -60,7 +60,8 @@ def test_a_water_utility_drawing_evenly_gets_no_pace_alert_by_march(conn) -> Non
             send(conn, site, "flow", flow(day, total), now=day + timedelta(minutes=1))
         day += timedelta(days=1)
     drain(conn)
-    evaluate_all(conn, at=MARCH)
+    with conn.transaction():
+        evaluate_all(conn, at=MARCH)
     pace = {subject for subject, kind, *_ in live_alerts(conn) if kind == "budget_pace"}
     assert f"node/{r.h2}" in pace  # irrigation: 2 % of the year's plan by 1 March
     assert f"node/{r.h1}" not in pace  # supply: 5,900 m³ of 37,000 on 59 of 365 days
@@ -70,3 +71,28 @@ def test_a_water_utility_drawing_evenly_gets_no_pace_alert_by_march(conn) -> Non
     assert drawn is not None
     assert drawn[0] == 5_900
     assert round(drawn[1], 6) == round(Decimal(59) / 365, 6)
+
+
+def test_a_sweep_keeps_a_supply_nodes_progress_even(conn) -> None:
+    """Between full assessments the sweep brings unchanged snapshots forward with the
+    irrigation season's progress. On 1 September a supply node drawing evenly (24,300 m³
+    of 37,000) is behind the irrigation plan (70 %), so nothing else makes it a candidate:
+    its supply budget does, and its time progress stays the elapsed share of the year."""
+    r = region(conn)
+    save(conn, [well("W1")], [meter("W1-F", "W1", "flow", initial_register=0)])
+    attach(conn, r.h1, "site", "W1", Sector.URBAN_RESIDENTS)
+    issue(conn, r.h1, 37_000, sector=Sector.URBAN_RESIDENTS)
+    september = datetime(YEAR, 9, 1, tzinfo=ZONE)
+    send(conn, "W1", "flow", flow(JAN, 0), now=JAN + timedelta(minutes=1))
+    send(conn, "W1", "flow", flow(september, 24_300), now=september + timedelta(minutes=1))
+    drain(conn)
+    with conn.transaction():
+        evaluate_all(conn, at=september)
+    later = september + timedelta(days=2)
+    with conn.transaction():  # as the sweep runs it (the snapshots' staging table)
+        evaluate_since(conn, at=later, since=september, sweep_number=r.h1 + 1)  # not H1's slice
+    progress = conn.execute("SELECT time_progress FROM monitor_executions WHERE node_id = %s "
+                            "AND period = %s AND source = '' AND sector = ''",
+                            (r.h1, str(YEAR))).fetchone()
+    assert progress is not None
+    assert round(progress[0], 6) == round(Decimal(245) / 365, 6)
