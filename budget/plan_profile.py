@@ -5,19 +5,27 @@ to be used by then: the weights of the months already over plus the elapsed
 fraction of the current month's weight. Execution monitoring compares it with
 the execution rate.
 
-The default profile is an irrigation-season profile for the Hexi corridor:
-irrigation runs roughly April–November with a winter irrigation round (冬灌)
-in November (domain brief). The weights are our assumption, not a seed figure;
-operators set a node's own profile where they know better.
+A node's own profile (``budget_plan_profiles``) wins. Without one, the node
+takes the profile of its budget's dominant sector (``profile_for``, issue 15):
+water supply (生活) and industry draw evenly through the year (``EVEN``,
+exactly the elapsed share of the year), so a water utility drawing evenly
+is on pace on 1 March; irrigation, fish ponds and ecological replenishment
+follow the irrigation season
+(``IRRIGATION_SEASON``): irrigation runs roughly April–November with a winter
+irrigation round (冬灌) in November (domain brief). Livestock is watered every
+day: even. Volumes issued by source only (未分行业, the Ganzhou township table)
+keep the irrigation season, the old default. The weights are our assumption,
+not a seed figure; operators set a node's own profile where they know better.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from budget.kinds import Sector, Source
 from budget.year_ledger import BUDGET_TIMEZONE, year_bounds
 
 
@@ -27,9 +35,12 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PlanProfile:
-    """Twelve monthly weights, January first, summing to 1."""
+    """Twelve monthly weights, January first, summing to 1. ``by_time``: the plan is
+    exactly the elapsed share of the year (leap years too); the weights then only
+    describe it per month (for charts)."""
 
     weights: tuple[Decimal, ...]
+    by_time: bool = False
 
     def __post_init__(self) -> None:
         if len(self.weights) != 12:
@@ -50,6 +61,8 @@ class PlanProfile:
             return Decimal(0)
         if at >= end:
             return Decimal(1)
+        if self.by_time:
+            return Decimal((at - start).total_seconds()) / Decimal((end - start).total_seconds())
         local = at.astimezone(BUDGET_TIMEZONE)
         month_start = datetime(year, local.month, 1, tzinfo=BUDGET_TIMEZONE)
         next_month = (
@@ -73,4 +86,47 @@ IRRIGATION_SEASON = PlanProfile.of(
 UNIFORM = PlanProfile.of(
     ["0.08", "0.08", "0.08", "0.08", "0.08", "0.08", "0.09", "0.09", "0.09", "0.09", "0.08", "0.08"]
 )
-"""Roughly even use, for industry and domestic supply nodes."""
+"""Roughly even use by month (an operator's example; not a default)."""
+
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_EVEN_WEIGHTS = [(Decimal(d) / 365).quantize(Decimal("0.000001")) for d in _DAYS[:-1]]
+EVEN = PlanProfile((*_EVEN_WEIGHTS, 1 - sum(_EVEN_WEIGHTS, Decimal(0))), by_time=True)
+"""Even through the year, day by day: water supply and industry (issue 15)."""
+
+SECTOR_PROFILES: dict[Sector, PlanProfile] = {
+    Sector.IRRIGATION: IRRIGATION_SEASON,
+    Sector.FISH_POND: IRRIGATION_SEASON,
+    Sector.LIVESTOCK: EVEN,
+    Sector.INDUSTRY: EVEN,
+    Sector.URBAN_RESIDENTS: EVEN,
+    Sector.RURAL_RESIDENTS: EVEN,
+    Sector.SERVICES: EVEN,
+    Sector.CONSTRUCTION: EVEN,
+    Sector.RIVER_LAKE: IRRIGATION_SEASON,
+    Sector.URBAN_ENVIRONMENT: IRRIGATION_SEASON,
+    Sector.UNSPECIFIED: IRRIGATION_SEASON,
+}
+"""The default profile of each sector (used when a node has no profile of its own)."""
+
+EVEN_SECTORS = tuple(sorted(s.value for s, p in SECTOR_PROFILES.items() if p != IRRIGATION_SEASON))
+"""Sectors whose default profile is not the irrigation season."""
+
+
+def dominant_sector(cells: Mapping[tuple[Source, Sector], Decimal]) -> Sector | None:
+    """The sector with the largest budget over all sources (ties: the first in
+    ``Sector`` order); ``None`` without any positive volume."""
+    by_sector: dict[Sector, Decimal] = {}
+    for (_source, sector), volume in cells.items():
+        by_sector[sector] = by_sector.get(sector, Decimal(0)) + volume
+    order = list(Sector)
+    ranked = sorted((v, -order.index(s), s) for s, v in by_sector.items() if v > 0)
+    return ranked[-1][2] if ranked else None
+
+
+def profile_for(own: PlanProfile | None,
+                cells: Mapping[tuple[Source, Sector], Decimal]) -> PlanProfile:
+    """The node's own profile, else its dominant sector's, else the irrigation season."""
+    if own is not None:
+        return own
+    sector = dominant_sector(cells)
+    return IRRIGATION_SEASON if sector is None else SECTOR_PROFILES[sector]

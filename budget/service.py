@@ -15,7 +15,7 @@ from budget.hierarchy import Hierarchy, Node
 from budget.import_plan import ImportPlan
 from budget.kinds import Sector, Source
 from budget.ledger import Allocation, EntryKind, LedgerEntry, add_allocations
-from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.plan_profile import PlanProfile, profile_for
 from budget.revenue import RevenueBasis
 from budget.rules import ControlFigure, counted_total
 from budget.sector_split import structure_split
@@ -182,7 +182,7 @@ def effective_budget(
         book.allocation(c, as_of, known_at) for c in hierarchy.children[node_id]
     )
     weights = repo.plan_profile(conn, node_id=node_id)
-    profile = PlanProfile(tuple(weights)) if weights else IRRIGATION_SEASON
+    profile = profile_for(PlanProfile(tuple(weights)) if weights else None, cells)
     factor = book.policy.non_conventional_factor
     return BudgetView(
         hierarchy.nodes[node_id],

@@ -13,3 +13,15 @@ ALERT_KIND_LABELS = {
 SEVERITY_LABELS = {"notice": "提示", "warning": "预警", "critical": "严重"}
 LEVEL_LABELS = {"notice": "80% 提示", "warning": "90% 预警", "overrun": "超预算"}
 STATUS_LABELS = {"open": "未处理", "acknowledged": "已确认", "resolved": "已解除"}
+
+# Why ingestion could not take a message (docs/mqtt-contract.md, dead_letters.reason),
+# in words an operator uses: the dashboards call these 未能识别的上报, not 死信.
+REJECTION_LABELS = {
+    "bad_topic": "上报地址不对", "invalid_json": "内容无法解析", "empty_batch": "空上报",
+    "too_large": "一次上报过多", "missing_field": "缺少数据项", "wrong_type": "数据格式不对",
+    "absurd_value": "数值不合理", "unstorable_text": "含无法保存的字符",
+    "bad_time": "时间无法识别", "future_time": "时间超前", "unknown_device": "未登记的设备",
+    "no_meter_installed": "该时间无在装水表", "conflicting_duplicate": "重复上报但数值不同",
+    "parse_failed": "解析出错", "write_failed": "保存失败", "garbage": "无法识别的报文",
+    "truncated": "报文不完整", "bad_check": "报文校验错误", "wrong_gateway": "网关不符",
+}

@@ -110,7 +110,8 @@ LIMIT 500
 """
 
 ALERTS = f"""
-SELECT a.severity, a.kind, n.name AS node, coalesce(a.site_id, '') AS site_id, a.detail,
+SELECT a.severity, a.kind, n.name AS node, coalesce(a.site_id, '') AS site_id,
+       coalesce(a.message_zh, a.detail) AS detail,
        a.opened_at, a.status
 FROM monitor_alerts a
 JOIN budget_nodes n USING (node_id)
@@ -123,7 +124,8 @@ LIMIT 200
 
 ANNOTATIONS = f"""
 SELECT a.opened_at AS time, coalesce(a.resolved_at, a.last_seen_at) AS timeend,
-       n.name || '：' || a.detail AS text, a.kind || ',' || a.severity AS tags
+       n.name || '：' || coalesce(a.message_zh, a.detail) AS text,
+       a.kind || ',' || a.severity AS tags
 FROM monitor_alerts a
 JOIN budget_nodes n USING (node_id)
 WHERE a.node_id IN {subtree("unit")} AND a.kind IN ('budget_level', 'budget_pace')

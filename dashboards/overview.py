@@ -13,15 +13,17 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 from dashboards.alert_labels import ALERT_KIND_LABELS, LEVEL_LABELS, SEVERITY_LABELS
 from dashboards.annotations import alert_annotation
 from dashboards.panels import (
+    FULL,
     M3_PER_H,
+    PERCENT_POINTS,
     RATE,
     SOURCE_LABELS,
     SOURCE_TOTAL_LABELS,
     WAN_M3,
     Column,
     Size,
+    gap_bars,
     grouped_bars,
-    rate_bars,
     site_map,
     stat_panel,
     table_panel,
@@ -45,12 +47,15 @@ WHERE e.node_id = {node_id} AND e.period = {YEAR} AND e.source = '' AND e.sector
 """
 
 
-TOWNSHIP_RATES = f"""
-SELECT n.name AS township, e.execution_rate AS rate
+GAP = "round((e.execution_rate - e.time_progress) * 100, 1)"
+"""执行率 − 时间进度 in percentage points (NULL for a zero budget)."""
+
+TOWNSHIP_GAPS = f"""
+SELECT n.name AS township, {GAP} AS gap
 FROM monitor_executions e
 JOIN budget_nodes n USING (node_id)
 WHERE n.parent_id = {DISTRICT} AND e.period = {YEAR} AND e.source = '' AND e.sector = ''
-ORDER BY e.execution_rate DESC NULLS LAST, n.code
+ORDER BY 2 DESC NULLS LAST, n.code
 """
 
 TOWNSHIP_VOLUMES = f"""
@@ -66,7 +71,7 @@ TOWNSHIP_BY_SOURCE = f"""
 SELECT n.name AS township, CASE e.source WHEN '' THEN 'all' ELSE e.source END AS source,
        e.budget_m3 / 10000 AS budget,
        e.drawn_m3 / 10000 AS drawn, e.execution_rate AS rate, e.time_progress AS progress,
-       e.projected_m3 / 10000 AS projected, e.exhaustion_at, e.level
+       {GAP} AS gap, e.projected_m3 / 10000 AS projected, e.exhaustion_at, e.level
 FROM monitor_executions e
 JOIN budget_nodes n USING (node_id)
 WHERE n.parent_id = {DISTRICT} AND e.period = {YEAR} AND e.sector = ''
@@ -98,7 +103,7 @@ ORDER BY 1
 
 SITE_MAP = f"""
 SELECT s.site_id, s.name, s.lat, s.lon, coalesce(d.truth_m3, 0) AS day_m3,
-       coalesce(e.execution_rate, 0) AS rate, n.name AS budget_node
+       coalesce({GAP}, 0) AS gap, n.name AS budget_node
 FROM sites s
 LEFT JOIN monitor_site_day d ON d.site_id = s.site_id AND d.day = {LAST_DAY}
 LEFT JOIN budget_attachments a ON a.kind = 'site' AND a.ref = s.site_id
@@ -118,7 +123,7 @@ WHERE status <> 'resolved'
 
 ACTIVE_ALERTS = f"""
 SELECT a.severity, a.kind, coalesce(n.name, '') AS node, coalesce(a.site_id, '') AS site_id,
-       a.detail, a.opened_at, a.status
+       coalesce(a.message_zh, a.detail) AS detail, a.opened_at, a.status
 FROM monitor_alerts a
 LEFT JOIN budget_nodes n USING (node_id)
 WHERE a.status <> 'resolved'
@@ -128,7 +133,7 @@ LIMIT 200
 
 BUDGET_ALERT_ANNOTATIONS = """
 SELECT a.opened_at AS time, coalesce(a.resolved_at, a.last_seen_at) AS timeend,
-       coalesce(n.name, a.subject) || '：' || a.detail AS text,
+       coalesce(n.name, a.subject) || '：' || coalesce(a.message_zh, a.detail) AS text,
        a.kind || ',' || a.severity AS tags
 FROM monitor_alerts a
 LEFT JOIN budget_nodes n USING (node_id)
@@ -153,6 +158,16 @@ def build() -> Dashboard:
         .with_variable(query_variable("district", "区县", "District (区/县)", DISTRICTS))
         .annotation(alert_annotation("预算告警 budget alerts", BUDGET_ALERT_ANNOTATIONS, "red"))
         .with_row(Row("预算执行 Budget execution"))
+        .with_panel(gap_bars("乡镇 执行率 − 时间进度（个百分点）", "Per township / irrigation "
+                             "district: execution rate minus time progress, in percentage "
+                             "points — how far the draw runs ahead of (positive) or behind "
+                             "(negative) the plan profile; coloured by that difference: "
+                             "yellow from 5, orange from 10, red from 20 points ahead",
+                             TOWNSHIP_GAPS, size=Size(16, 9)))
+        .with_panel(stat_panel("全区 执行率 − 时间进度", "The district's execution rate minus "
+                               "its time progress (percentage points), coloured like the bars",
+                               execution(DISTRICT, f"{GAP} AS gap"), unit=PERCENT_POINTS,
+                               gap=True, size=Size(8, 9)))
         .with_panel(stat_panel("年度预算", "Effective budget of the year (issued ± "
                                "adjustments and trades), 万m³",
                                execution(DISTRICT, "e.budget_m3 / 10000 AS budget"),
@@ -166,11 +181,9 @@ def build() -> Dashboard:
         .with_panel(stat_panel("时间进度", "Time progress: the plan profile's share of the "
                                "year elapsed", execution(DISTRICT, "e.time_progress AS progress"),
                                unit=RATE))
-        .with_panel(rate_bars("乡镇执行率", "Execution rate by township / irrigation district",
-                              TOWNSHIP_RATES))
         .with_panel(grouped_bars("乡镇预算与取水", "Budget, drawn and projected year-end "
                                  "draw by township (万m³)", TOWNSHIP_VOLUMES,
-                                 x_field="township", unit=WAN_M3))
+                                 x_field="township", unit=WAN_M3, size=FULL))
         .with_panel(table_panel(
             "乡镇分水源执行", "Execution by township and source: budget, drawn, rate, time "
             "progress, projection and projected exhaustion", TOWNSHIP_BY_SOURCE,
@@ -179,6 +192,7 @@ def build() -> Dashboard:
              Column("budget", "预算(万m³)", unit=WAN_M3),
              Column("drawn", "取水(万m³)", unit=WAN_M3), rates,
              Column("progress", "时间进度", unit=RATE),
+             Column("gap", "执行率−时间进度(个百分点)", unit=PERCENT_POINTS),
              Column("projected", "预计年末(万m³)", unit=WAN_M3),
              Column("exhaustion_at", "预计用完时间"),
              Column("level", "预警级别", mapping=LEVEL_LABELS)], size=Size(24, 9)))
@@ -192,8 +206,9 @@ def build() -> Dashboard:
                                 unit=M3_PER_H, series=SOURCE_LABELS, stacked=True,
                                 min_interval="1h", relative="24h"))
         .with_panel(site_map("站点地图", "Sites at their coordinates: size = today's water "
-                             "use, colour = execution rate of the node they count against",
-                             SITE_MAP, size_field="day_m3", color_field="rate"))
+                             "use, colour = execution rate minus time progress of the node "
+                             "they count against", SITE_MAP, size_field="day_m3",
+                             color_field="gap"))
         .with_row(Row("告警 Alerts"))
         .with_panel(stat_panel("当前告警", "Open or acknowledged alerts by severity "
                                "(critical, warning, notice)", ALERT_COUNTS, unit="short",

@@ -55,6 +55,7 @@ M3 = "suffix: m³"
 WAN_M3 = "suffix: 万m³"
 M3_PER_H = "suffix: m³/h"
 RATE = "percentunit"
+PERCENT_POINTS = "suffix: 个百分点"
 HOURS = "h"
 COUNT = "short"
 
@@ -183,21 +184,38 @@ def _rate_thresholds() -> ThresholdsConfig:
         Threshold(value=0.9, color="orange"), Threshold(value=1.0, color="red")])
 
 
+GAP_STEPS = ((None, "green"), (5.0, "yellow"), (10.0, "orange"), (20.0, "red"))
+"""执行率 − 时间进度 in percentage points: at or behind the plan green; ahead of it by
+5, 10, 20 points yellow, orange, red — a township at 60 % in May is red (the plan
+says about 25 %), one at 95 % in December green."""
+
+
+def gap_thresholds() -> ThresholdsConfig:
+    """Colour by how far the execution rate runs ahead of the time progress (issue 15),
+    not by the rate itself."""
+    return ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps([
+        Threshold(value=v, color=c) for v, c in GAP_STEPS])
+
+
 def stat_panel(title: str, description: str, sql: str, *, unit: str,
-               size: Size = QUARTER_STAT, rate: bool = False) -> stat.Panel:
-    """``sql`` returns one row of numbers (format table)."""
+               size: Size = QUARTER_STAT, rate: bool = False, gap: bool = False) -> stat.Panel:
+    """``sql`` returns one row of numbers (format table); ``rate``: coloured at the
+    monitor's levels, ``gap``: coloured by the lead over the time progress."""
     panel = _placed(stat.Panel(), title, description, Sql(sql).table(), size)
     panel = (panel.unit(unit).color_mode(BigValueColorMode.VALUE)
              .graph_mode(BigValueGraphMode.NONE))
     if rate:
         panel = panel.thresholds(_rate_thresholds())
+    if gap:
+        panel = panel.thresholds(gap_thresholds())
     return panel
 
 
-def rate_bars(title: str, description: str, sql: str, *, size: Size = HALF) -> bargauge.Panel:
-    """Execution rates, one bar per row: ``sql`` returns a text label and rates."""
+def gap_bars(title: str, description: str, sql: str, *, size: Size = HALF) -> bargauge.Panel:
+    """执行率 − 时间进度 (percentage points), one bar per row: ``sql`` returns a text label
+    and the differences; coloured by the difference."""
     panel = _placed(bargauge.Panel(), title, description, Sql(sql).table(), size)
-    return (panel.unit(RATE).min(0).max(1.2).thresholds(_rate_thresholds())
+    return (panel.unit(PERCENT_POINTS).min(-50).max(50).thresholds(gap_thresholds())
             .orientation(VizOrientation.HORIZONTAL)
             .reduce_options(common.ReduceDataOptions().values(True).calcs([])))
 
@@ -224,7 +242,8 @@ def state_timeline(title: str, description: str, sql: str, *, states: dict[str, 
 
 def site_map(title: str, description: str, sql: str, *, lat: str = "lat", lon: str = "lon",
              size_field: str, color_field: str, size: Size = HALF) -> geomap.Panel:
-    """Markers at each row's ``lat``/``lon``; size and colour from two numeric columns."""
+    """Markers at each row's ``lat``/``lon``; size and colour from two numeric columns
+    (the colour column is a lead over the time progress, coloured as ``gap_thresholds``)."""
     markers = (common.MapLayerOptions().type("markers").name("站点 sites")
                .location(common.FrameGeometrySource().mode(FrameGeometrySourceMode.COORDS)
                          .latitude(lat).longitude(lon))
@@ -240,4 +259,4 @@ def site_map(title: str, description: str, sql: str, *, lat: str = "lat", lon: s
             .view(geomap.MapViewConfig().id("fit").lat(0).lon(0).zoom(10).all_layers(True))
             .controls(geomap.ControlsOptions().show_zoom(True).mouse_wheel_zoom(True))
             .tooltip(geomap.TooltipOptions().mode(TooltipMode.DETAILS))
-            .thresholds(_rate_thresholds()))
+            .thresholds(gap_thresholds()))

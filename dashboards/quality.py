@@ -1,12 +1,18 @@
 """告警与数据质量 (alerts and data quality): live alerts and their trend, data
 completeness (宁夏 8: ≥ 95 %), quarantined readings, metering deviations
-(≤ 5 %), silent meters, device clocks and the dead letters of ingestion."""
+(≤ 5 %), silent meters (设备离线), device clocks and the messages ingestion could not take
+(未能识别的上报, the dead letters)."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
-from dashboards.alert_labels import ALERT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
+from dashboards.alert_labels import (
+    ALERT_KIND_LABELS,
+    REJECTION_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+)
 from dashboards.annotations import alert_annotation
 from dashboards.overview import ALERT_COUNTS
 from dashboards.panels import (
@@ -92,7 +98,8 @@ SELECT count(*) AS dead_letters FROM dead_letters WHERE $__timeFilter(received_a
 
 ALERTS = f"""
 SELECT a.severity, a.kind, coalesce(n.name, '') AS node, coalesce(a.site_id, '') AS site_id,
-       coalesce(a.meter_id, '') AS meter_id, a.detail, a.opened_at, a.last_seen_at,
+       coalesce(a.meter_id, '') AS meter_id,
+       coalesce(a.message_zh, a.detail) AS detail, a.opened_at, a.last_seen_at,
        a.status, coalesce(a.acknowledged_by, '') AS acknowledged_by
 FROM monitor_alerts a
 LEFT JOIN budget_nodes n USING (node_id)
@@ -149,8 +156,13 @@ GROUP BY 1, 2
 ORDER BY 1
 """
 
+# The device is the topic's second-to-last level ({prefix}/{device}/{channel}); a topic
+# that is not of that shape is shown whole.
 LATEST_DEAD_LETTERS = """
-SELECT received_at, reason, topic, detail
+SELECT received_at, reason,
+       coalesce(nullif(reverse(split_part(reverse(topic), '/', 2)), ''), topic) AS device,
+       CASE WHEN position('/' in topic) > 0 THEN reverse(split_part(reverse(topic), '/', 1))
+            ELSE '' END AS channel, detail
 FROM dead_letters
 WHERE $__timeFilter(received_at)
 ORDER BY received_at DESC
@@ -158,7 +170,8 @@ LIMIT 200
 """
 
 CRITICAL_ANNOTATIONS = """
-SELECT ev.at AS time, a.kind || '：' || a.detail AS text, a.kind || ',' || ev.event AS tags
+SELECT ev.at AS time, a.kind || '：' || coalesce(a.message_zh, a.detail) AS text,
+       a.kind || ',' || ev.event AS tags
 FROM monitor_alert_events ev
 JOIN monitor_alerts a USING (alert_id)
 WHERE ev.severity = 'critical' AND ev.event IN ('opened', 'escalated') AND $__timeFilter(ev.at)
@@ -178,14 +191,15 @@ def build() -> Dashboard:
         .with_row(Row("告警 Alerts"))
         .with_panel(stat_panel("当前告警", "Live alerts by severity (critical, warning, "
                                "notice)", ALERT_COUNTS, unit="short"))
-        .with_panel(stat_panel("静默表计", "Meters silent for more than twice their "
+        .with_panel(stat_panel("设备离线", "Meters silent for more than twice their "
                                "reporting interval at the monitor's data clock",
                                SILENT_COUNT, unit="short"))
         .with_panel(stat_panel("数据完整率", "Register readings received ÷ expected over "
                                f"the range (宁夏 8: ≥ {COMPLETENESS_TARGET:.0%})",
                                COMPLETENESS, unit=RATE))
-        .with_panel(stat_panel("死信", "Messages ingestion rejected in the range (dead "
-                               "letters, with the reason)", DEAD_LETTER_COUNT, unit="short"))
+        .with_panel(stat_panel("未能识别的上报", "Messages ingestion could not take in the "
+                               "range (dead letters, each with its reason)", DEAD_LETTER_COUNT,
+                               unit="short"))
         .with_panel(table_panel(
             "告警列表", "Live alerts, most severe first, with who acknowledged them", ALERTS,
             [Column("severity", "级别", mapping=SEVERITY_LABELS),
@@ -215,22 +229,25 @@ def build() -> Dashboard:
              Column("flow_m3", "水表水量", unit=M3), Column("card_m3", "IC卡水量", unit=M3),
              Column("deviation", "偏差", unit=RATE)]))
         .with_panel(table_panel(
-            "静默表计", "Meters without a reading for more than twice their interval",
+            "设备离线", "Meters without a reading for more than twice their interval",
             SILENT, [Column("meter_id", "表计"), Column("site_id", "站点", link=SITE_LINK),
                      Column("name", "名称"), Column("last_ts", "最后读数"),
-                     Column("silent_h", "已静默(小时)", unit="h"),
+                     Column("silent_h", "已离线(小时)", unit="h"),
                      Column("expected_min", "上报周期(分钟)", unit="none")]))
         .with_panel(table_panel(
             "设备时钟偏差", f"Meters whose device clock ran more than {CLOCK_LIMIT_S} s "
             "ahead of the receive time in the range", CLOCKS,
             [Column("meter_id", "表计"), Column("site_id", "站点", link=SITE_LINK),
              Column("ahead_s", "超前(秒)", unit="s"), Column("last_day", "最近日期")]))
-        .with_panel(time_series("死信（按原因）", "Dead letters per day by reason",
+        .with_panel(time_series("未能识别的上报（按原因）", "Dead letters per day by reason",
                                 DEAD_LETTERS_PER_DAY, unit="short", bars=True, stacked=True,
-                                min_interval="1d"))
+                                series=REJECTION_LABELS, min_interval="1d"))
         .with_panel(table_panel(
-            "最新死信", "The latest rejected messages with topic and reason",
-            LATEST_DEAD_LETTERS, [Column("received_at", "接收时间"), Column("reason", "原因"),
-                                  Column("topic", "主题"), Column("detail", "说明")],
+            "最新未能识别的上报", "The latest messages ingestion could not take: the "
+            "device (from the topic), what it sent (channel), the reason and its detail",
+            LATEST_DEAD_LETTERS, [Column("received_at", "接收时间"),
+                                  Column("device", "设备"), Column("channel", "数据类型"),
+                                  Column("reason", "原因", mapping=REJECTION_LABELS),
+                                  Column("detail", "说明")],
             size=Size(24, 8)))
     )

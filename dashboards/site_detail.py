@@ -127,7 +127,8 @@ ORDER BY 1
 """
 
 SITE_ALERTS = """
-SELECT a.severity, a.kind, coalesce(a.meter_id, '') AS meter_id, a.detail, a.opened_at,
+SELECT a.severity, a.kind, coalesce(a.meter_id, '') AS meter_id,
+       coalesce(a.message_zh, a.detail) AS detail, a.opened_at,
        a.resolved_at, a.status
 FROM monitor_alerts a
 WHERE (a.site_id = '$site' OR a.meter_id IN (SELECT meter_id FROM meters WHERE site_id = '$site'))
@@ -138,7 +139,7 @@ LIMIT 200
 
 SITE_ALERT_ANNOTATIONS = """
 SELECT a.opened_at AS time, coalesce(a.resolved_at, a.last_seen_at) AS timeend,
-       a.detail AS text, a.kind || ',' || a.severity AS tags
+       coalesce(a.message_zh, a.detail) AS text, a.kind || ',' || a.severity AS tags
 FROM monitor_alerts a
 WHERE (a.site_id = '$site' OR a.meter_id IN (SELECT meter_id FROM meters WHERE site_id = '$site'))
   AND a.opened_at <= $__timeTo() AND coalesce(a.resolved_at, a.last_seen_at) >= $__timeFrom()

@@ -11,7 +11,8 @@ the period ends, while it is not yet overrun.
 
 Each node and period gives one ``budget_level`` alert whose severity follows
 the level (notice → warning → critical for an overrun) and one
-``budget_pace`` alert; ``alert_lifecycle.observe`` applies them.
+``budget_pace`` alert; ``alert_lifecycle.observe`` applies them. Their detail
+is the execution's facts (``monitor.alert_text``), worded at the edge.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from budget.year_ledger import BUDGET_TIMEZONE
 from monitor.alert_lifecycle import AlertKey, Observation, Severity
+from monitor.alert_text import encode
 from monitor.execution import Execution
 
 LEVEL_KIND = "budget_level"
@@ -93,18 +96,19 @@ def level_observation(execution: Execution, levels: AlertLevels = DEFAULT_LEVELS
     key = AlertKey(execution.node_id, LEVEL_KIND, execution.period)
     level = budget_level(execution, levels, held)
     if level is None:
-        return Observation(key, execution.at, active=False, detail=_describe(execution))
+        return Observation(key, execution.at, active=False, detail=encode(_facts(execution)))
     return Observation(key, execution.at, active=True, severity=level.severity,
-                       detail=f"{level.value}: {_describe(execution)}")
+                       detail=encode({**_facts(execution), "level": level.value}))
 
 
 def pace_observation(execution: Execution) -> Observation:
     key = AlertKey(execution.node_id, PACE_KIND, execution.period)
     active = runs_out_early(execution)
-    detail = _describe(execution)
+    facts = _facts(execution)
     if active and execution.exhaustion_at is not None:
-        detail += f"; runs out {execution.exhaustion_at.isoformat()}"
-    return Observation(key, execution.at, active=active, severity=Severity.WARNING, detail=detail)
+        facts["runs_out"] = execution.exhaustion_at.astimezone(BUDGET_TIMEZONE).date().isoformat()
+    return Observation(key, execution.at, active=active, severity=Severity.WARNING,
+                       detail=encode(facts))
 
 
 def held_level(severity: Severity | None) -> Level | None:
@@ -114,9 +118,16 @@ def held_level(severity: Severity | None) -> Level | None:
     return next(level for level in _ASCENDING if level.severity is severity)
 
 
-def _describe(execution: Execution) -> str:
+_LITRE = Decimal("0.001")
+_SHARE = Decimal("0.000001")
+
+
+def _facts(execution: Execution) -> dict[str, object]:
+    """What the alert says (``monitor.alert_text`` words it): m³ to the litre, shares
+    as fractions; ``rate`` None for a zero budget."""
     rate = execution.execution_rate
-    shown = "n/a (zero budget)" if rate is None else f"{rate * 100:.1f}%"
-    return (f"drawn {execution.drawn_m3} of {execution.budget_m3} m³ ({shown}), "
-            f"time progress {execution.time_progress * 100:.1f}%, "
-            f"projected {execution.projected_m3:.0f} m³")
+    return {"drawn_m3": execution.drawn_m3.quantize(_LITRE),
+            "budget_m3": execution.budget_m3.quantize(_LITRE),
+            "rate": None if rate is None else rate.quantize(_SHARE),
+            "progress": execution.time_progress.quantize(_SHARE),
+            "projected_m3": execution.projected_m3.quantize(_LITRE)}

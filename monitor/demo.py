@@ -19,6 +19,8 @@ from budget.kinds import Sector, Source
 from budget.ledger import EntryKind
 from budget.year_ledger import year_bounds
 from ingest.registry import Registry
+from monitor.alert_text import budget_label, describe
+from monitor.messages import KIND_LABELS, SEVERITY_LABELS
 
 DEMO_BUDGET_M3 = Decimal(3000)  # per township and year: the replay draws more
 
@@ -54,16 +56,34 @@ def seed_budgets(url: str, registry: Registry, *, start: datetime) -> int:
     return len(towns)
 
 
-def print_alerts(url: str) -> None:
+def alert_lines(rows: list[tuple[str, str, str, str, str]], lang: str = "zh") -> list[str]:
+    """One line per alert (kind, severity, subject, subject name, detail), its facts worded
+    in ``lang`` and never cut (issue 15)."""
+    lines = []
+    for kind, severity, subject, name, detail in rows:
+        which = budget_label(subject, lang)
+        shown = f"{name}·{which}" if which and lang == "zh" else (
+            f"{name} ({which} budget)" if which else name)
+        label = KIND_LABELS[lang].get(kind, kind)
+        level = SEVERITY_LABELS[lang].get(severity, severity)
+        sep = "：" if lang == "zh" else ": "
+        lines.append(f"    【{level}】{label} {shown}{sep}{describe(kind, subject, detail, lang)}"
+                     if lang == "zh" else
+                     f"    [{level}] {label} {shown}{sep}{describe(kind, subject, detail, lang)}")
+    return lines
+
+
+def print_alerts(url: str, lang: str = "zh") -> None:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT a.kind, a.severity, coalesce(n.name, a.subject), a.detail "
+            "SELECT a.kind, a.severity, a.subject, coalesce(n.name, a.subject), a.detail "
             "FROM monitor_alerts a LEFT JOIN budget_nodes n USING (node_id) "
             "WHERE a.status <> 'resolved' "
             "ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
             "a.alert_id LIMIT 8").fetchall()
         count = conn.execute("SELECT count(*) FROM monitor_alerts WHERE status <> 'resolved'"
                              ).fetchone()
-    print(f"  live alerts: {count[0] if count else 0}")
-    for kind, severity, name, detail in rows:
-        print(f"    {severity:<8} {kind:<20} {name}: {detail[:90]}")
+    live = count[0] if count else 0
+    print(f"  当前告警 {live} 条" if lang == "zh" else f"  live alerts: {live}")
+    for line in alert_lines(rows, lang):
+        print(line)

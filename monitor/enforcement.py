@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from budget.repository.connection import Conn
 from monitor.alert_lifecycle import Event, Severity
+from monitor.alert_text import describe
 from monitor.alerting import Applied
 from monitor.budget_alerts import LEVEL_KIND
 from monitor.channels import DeliveryError
@@ -64,7 +65,7 @@ class Enforcer:
         if applied.event in (Event.OPENED, Event.ESCALATED) and \
                 alert.severity is Severity.CRITICAL:
             self.shut_off(conn, node_id=node_id, alert_id=applied.alert_id, at=alert.evaluated_at,
-                          reason=alert.detail)
+                          reason=describe(alert.key.kind, alert.key.subject, alert.detail))
         elif applied.event is Event.RESOLVED:
             self.resume(conn, node_id=node_id, cause=f"alert-{applied.alert_id}",
                         alert_id=applied.alert_id, override_id=None,

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from budget.ledger import Allocation, LedgerEntry, effective_budgets
-from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.plan_profile import IRRIGATION_SEASON, PlanProfile, profile_for
 from budget.repository.connection import Conn
 from monitor import quality_alerts
 from monitor.alert_lifecycle import HOLD, Observation, Severity
@@ -82,17 +82,16 @@ def evaluate_budgets(conn: Conn, *, node_ids: Collection[int] | None,
                 if not drawn and not cells:
                     continue  # nothing issued and nothing drawn: nothing to say
                 levels, hold, _crop = settings.get(node_id, (DEFAULT_LEVELS, HOLD, None))
-                node = NodeBudget(node_id, cells, factor,
-                                  profiles.get(node_id, IRRIGATION_SEASON), levels)
+                profile = profile_for(profiles.get(node_id), cells)
+                node = NodeBudget(node_id, cells, factor, profile, levels)
                 assessment = assess(node, period, at=at, drawn=drawn, held=held)
                 snapshots += assessment.snapshots
                 if node_id not in issued:
                     continue  # snapshots only: nothing to alert against before the issue
                 day_by_day = catching_up and _level_moved(assessment.observations, held)
                 if day_by_day:
-                    crossed.append(_Crossed(node_id, period, entries, factor,
-                                            profiles.get(node_id, IRRIGATION_SEASON), levels,
-                                            hold))
+                    crossed.append(_Crossed(node_id, period, entries, factor, profile,
+                                            levels, hold))
                 for obs in assessment.observations:
                     if day_by_day and obs.key.kind == LEVEL_KIND:
                         continue  # the day-by-day series says it

@@ -91,6 +91,8 @@ def moment_of_progress(profile: PlanProfile, year: int, share: Decimal) -> datet
     start, end = year_bounds(year)
     if share <= 0:
         return start
+    if profile.by_time:
+        return start + (end - start) * float(min(share, ONE))
     done = ZERO
     for month, weight in enumerate(profile.weights, start=1):
         if weight > 0 and done + weight >= share:

@@ -1,10 +1,13 @@
 """What a notification says, and the message formats of each channel (pure).
 
-Chinese by default (the users read Chinese; volumes in 万m³ where large),
-English on request. ``render`` gives a title and a plain-text body for one
-alert transition; ``wecom_message`` and ``dingtalk_message`` wrap them in the
-group-robot JSON formats (markdown), ``webhook_message`` and ``mqtt_message``
-in our own JSON with the alert's fields and the idempotency key.
+Chinese by default (the users read Chinese), English on request (the
+subscription's ``language``). The alert's detail is its facts, worded here
+per language by ``monitor.alert_text.describe`` — never cut; a budget alert
+says which budget it is about (总量 or one source). ``render`` gives a title
+and a plain-text body for one alert transition; ``wecom_message`` and
+``dingtalk_message`` wrap them in the group-robot JSON formats (markdown),
+``webhook_message`` and ``mqtt_message`` in our own JSON with the alert's
+fields, its facts and the idempotency key.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from budget.year_ledger import BUDGET_TIMEZONE
+from monitor.alert_text import budget_label, budget_of, decode, describe
 
 KIND_LABELS = {
     "zh": {
@@ -65,19 +69,25 @@ class AlertNote:
 def render(note: AlertNote, language: str = "zh") -> tuple[str, str]:
     lang = language if language in KIND_LABELS else "zh"
     kind = KIND_LABELS[lang].get(note.kind, note.kind)
+    detail = describe(note.kind, note.subject, note.detail, lang)
+    which = budget_label(note.subject, lang)
     event = EVENT_LABELS[lang].get(note.event, note.event)
     severity = SEVERITY_LABELS[lang].get(note.severity, note.severity)
     when = note.at.astimezone(BUDGET_TIMEZONE).strftime("%Y-%m-%d %H:%M")
     if lang == "zh":
-        title = f"【{severity}】{note.subject_name} {kind}（{event}）"
-        body = (f"对象：{note.subject_name}\n类别：{kind}\n级别：{severity}\n状态：{event}\n"
-                f"预算期：{note.period}\n数据时间：{when}（北京时间）\n详情：{note.detail}\n"
+        name = f"{note.subject_name}·{which}" if which else note.subject_name
+        title = f"【{severity}】{name} {kind}（{event}）"
+        body = (f"对象：{note.subject_name}\n" + (f"预算：{which}\n" if which else "")
+                + f"类别：{kind}\n级别：{severity}\n状态：{event}\n"
+                f"预算期：{note.period}\n数据时间：{when}（北京时间）\n详情：{detail}\n"
                 f"告警编号：{note.alert_id}")
     else:
-        title = f"[{severity}] {note.subject_name}: {kind} ({event})"
-        body = (f"Subject: {note.subject_name}\nKind: {kind}\nSeverity: {severity}\n"
+        name = f"{note.subject_name} ({which} budget)" if which else note.subject_name
+        title = f"[{severity}] {name}: {kind} ({event})"
+        body = (f"Subject: {note.subject_name}\n" + (f"Budget: {which}\n" if which else "")
+                + f"Kind: {kind}\nSeverity: {severity}\n"
                 f"Event: {event}\nPeriod: {note.period}\nData time: {when} (China time)\n"
-                f"Detail: {note.detail}\nAlert: {note.alert_id}")
+                f"Detail: {detail}\nAlert: {note.alert_id}")
     return title, body
 
 
@@ -86,9 +96,27 @@ def _markdown(title: str, body: str) -> str:
     return "\n".join(lines)
 
 
+WECOM_MAX_BYTES = 4096
+
+
+def fit_lines(text: str, max_bytes: int) -> str:
+    """``text`` within ``max_bytes`` of UTF-8, dropping whole lines from the end (never
+    cutting a line, so never a figure); the first line is kept whole whatever its size."""
+    lines = text.splitlines()
+    kept = lines[:1]
+    size = len(kept[0].encode()) if kept else 0
+    for line in lines[1:]:
+        size += 1 + len(line.encode())
+        if size > max_bytes:
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def wecom_message(title: str, body: str) -> dict[str, Any]:
-    """企业微信群机器人: msgtype markdown, content up to 4096 bytes."""
-    return {"msgtype": "markdown", "markdown": {"content": _markdown(title, body)[:4000]}}
+    """企业微信群机器人: msgtype markdown, content up to 4096 bytes (UTF-8)."""
+    return {"msgtype": "markdown",
+            "markdown": {"content": fit_lines(_markdown(title, body), WECOM_MAX_BYTES)}}
 
 
 def dingtalk_message(title: str, body: str) -> dict[str, Any]:
@@ -96,14 +124,20 @@ def dingtalk_message(title: str, body: str) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"title": title, "text": _markdown(title, body)}}
 
 
-def webhook_message(note: AlertNote, key: str, title: str, body: str) -> dict[str, Any]:
+def webhook_message(note: AlertNote, key: str, title: str, body: str,
+                    language: str = "zh") -> dict[str, Any]:
+    """Our JSON: the alert's fields, its facts (``facts``: figures, ``budget``: total or the
+    source) for machines, and the worded ``detail``, ``title`` and ``text`` for people."""
     return {"idempotency_key": key, "alert_id": note.alert_id, "event_id": note.event_id,
             "event": note.event, "kind": note.kind, "severity": note.severity,
             "status": note.status, "subject": note.subject, "subject_name": note.subject_name,
             "period": note.period, "at": note.at.astimezone(BUDGET_TIMEZONE).isoformat(),
             "by": note.by,
-            "detail": note.detail, "title": title, "text": body}
+            "detail": describe(note.kind, note.subject, note.detail, language),
+            "facts": decode(note.detail), "budget": budget_of(note.subject) or None,
+            "title": title, "text": body}
 
 
-def mqtt_message(note: AlertNote, key: str, title: str, body: str) -> dict[str, Any]:
-    return webhook_message(note, key, title, body)
+def mqtt_message(note: AlertNote, key: str, title: str, body: str,
+                 language: str = "zh") -> dict[str, Any]:
+    return webhook_message(note, key, title, body, language)

@@ -20,7 +20,8 @@ Rules (issue 4; Ningxia spec 8.2 a) for the last two):
   years (宁夏 8.2 a).
 
 Volumes and rates are ``Decimal`` so the boundaries (exactly 5 %, exactly 20 %)
-are exact; convert floats from ingestion with ``Decimal(str(x))``.
+are exact; convert floats from ingestion with ``Decimal(str(x))``. Each rule's
+detail is its facts (``monitor.alert_text``), worded per language at the edge.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from decimal import Decimal
 
 from ingest.consumption import TOLERANCE as DELTA_TOLERANCE
 from monitor.alert_lifecycle import AlertKey, Observation, Severity
+from monitor.alert_text import encode
 from monitor.execution import BudgetPeriod
 
 SILENCE_TOLERANCE = 2.0  # one missed report is tolerated, two are not
@@ -56,7 +58,8 @@ def meter_silent(*, meter_id: str, period: BudgetPeriod, at: datetime, last_seen
     silence = at - last_seen_at
     active = silence > expected_interval * tolerance
     return _obs(meter_id, "meter_silent", period, at, active,
-                f"silent {silence} (expected every {expected_interval})")
+                encode({"silence_s": int(silence.total_seconds()),
+                        "expected_s": int(expected_interval.total_seconds())}))
 
 
 def register_stuck(*, meter_id: str, period: BudgetPeriod, window_end: datetime,
@@ -70,8 +73,8 @@ def register_stuck(*, meter_id: str, period: BudgetPeriod, window_end: datetime,
     carded = pump_running >= min_running
     active = register_delta_m3 <= 0 and (powered or carded)
     return _obs(meter_id, "register_stuck", period, window_end, active,
-                f"register moved {register_delta_m3} m³; power {power_kwh} kWh, "
-                f"card sessions {pump_running}")
+                encode({"register_delta_m3": register_delta_m3, "power_kwh": power_kwh,
+                        "running_s": int(pump_running.total_seconds())}))
 
 
 def flow_above_capacity(*, meter_id: str, period: BudgetPeriod, at: datetime,
@@ -79,7 +82,7 @@ def flow_above_capacity(*, meter_id: str, period: BudgetPeriod, at: datetime,
                         tolerance: Decimal = CAPACITY_TOLERANCE) -> Observation:
     active = flow_m3_per_h > rated_m3_per_h * tolerance
     return _obs(meter_id, "flow_above_capacity", period, at, active,
-                f"flow {flow_m3_per_h} m³/h, rated {rated_m3_per_h} m³/h")
+                encode({"flow_m3_per_h": flow_m3_per_h, "rated_m3_per_h": rated_m3_per_h}))
 
 
 def card_meter_mismatch(*, well_id: str, period: BudgetPeriod, at: datetime, card_m3: Decimal,
@@ -89,7 +92,7 @@ def card_meter_mismatch(*, well_id: str, period: BudgetPeriod, at: datetime, car
     gap = abs(card_m3 - meter_m3)
     active = gap > 0 if meter_m3 == 0 else gap > meter_m3 * tolerance
     return _obs(well_id, "card_meter_mismatch", period, at, active,
-                f"card {card_m3} m³ vs meter {meter_m3} m³")
+                encode({"card_m3": card_m3, "meter_m3": meter_m3}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,8 @@ def clock_skew(*, device_id: str, period: BudgetPeriod, samples: Sequence[ClockS
     behind = min(lags) if lags else timedelta(0)
     active = ahead > threshold or behind > threshold
     return _obs(device_id, "clock_skew", period, at, active,
-                f"device clock ahead by up to {ahead}, live lag at least {behind}")
+                encode({"ahead_s": int(ahead.total_seconds()),
+                        "lag_s": int(behind.total_seconds())}))
 
 
 def quarantined_use(*, meter_id: str, period: BudgetPeriod, at: datetime,
@@ -120,7 +124,7 @@ def quarantined_use(*, meter_id: str, period: BudgetPeriod, at: datetime,
     """Intervals ingestion did not count (``negative_delta``, ``impossible_delta``, …)."""
     counts = {r: reasons.count(r) for r in sorted(set(reasons))}
     return _obs(meter_id, "quarantined_use", period, at, bool(reasons),
-                ", ".join(f"{r} ×{n}" for r, n in counts.items()) or "none")
+                encode({"reasons": counts}))
 
 
 def over_quota(*, subject: str, period: BudgetPeriod, at: datetime, use_m3: Decimal,
@@ -128,7 +132,7 @@ def over_quota(*, subject: str, period: BudgetPeriod, at: datetime, use_m3: Deci
     """宁夏 8.2 a): more than 20 % over quota (exactly 20 % is not yet an anomaly)."""
     active = use_m3 > quota_m3 * (1 + tolerance)
     return _obs(subject, "over_quota", period, at, active,
-                f"use {use_m3} m³, quota {quota_m3} m³")
+                encode({"use_m3": use_m3, "quota_m3": quota_m3}))
 
 
 def off_same_period(*, subject: str, period: BudgetPeriod, at: datetime, use_m3: Decimal,
@@ -142,4 +146,4 @@ def off_same_period(*, subject: str, period: BudgetPeriod, at: datetime, use_m3:
     gap = abs(use_m3 - baseline)
     active = gap > 0 if baseline == 0 else gap >= baseline * threshold
     return _obs(subject, "off_same_period", period, at, active,
-                f"use {use_m3} m³, same period of past years {baseline} m³")
+                encode({"use_m3": use_m3, "past_m3": baseline.quantize(Decimal("0.001"))}))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.plan_profile import PlanProfile, profile_for
 from budget.units import ZERO
 from monitor.budget_alerts import Level, budget_level
 from monitor.execution import BudgetPeriod, Execution, evaluate_execution
@@ -80,8 +80,9 @@ class NodeExecution:
 
 
 def profile_of(inputs: ReportInputs, node_id: int) -> PlanProfile:
-    """The node's own plan profile, else the irrigation-season default (as ``budget.service``)."""
-    return inputs.profiles.get(node_id, IRRIGATION_SEASON)
+    """The node's own plan profile, else its budget's dominant sector's (as ``budget.service``
+    and the monitor, ``budget.plan_profile.profile_for``)."""
+    return profile_for(inputs.profiles.get(node_id), inputs.budgets.get(node_id, {}))
 
 
 def month_period(inputs: ReportInputs) -> BudgetPeriod:

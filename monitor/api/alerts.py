@@ -1,4 +1,9 @@
-"""Alerts: list, read with their events, acknowledge, resolve by hand."""
+"""Alerts: list, read with their events, acknowledge, resolve by hand.
+
+``detail`` is the alert's facts worded for the caller (``monitor.alert_text``):
+Chinese by default, English with ``lang=en`` or ``Accept-Language: en``;
+``facts`` are the figures themselves and ``budget`` says which budget a budget
+alert is about (``total`` or the source)."""
 
 from __future__ import annotations
 
@@ -12,10 +17,11 @@ from pydantic import BaseModel
 from budget.api.deps import Access, AccessDep, ConnDep
 from budget.repository.connection import Conn
 from monitor import alerting
+from monitor.alert_text import budget_of, decode, describe
 from monitor.api.scope import action_time, visible_nodes
 from monitor.enforcement import EnforcementPolicy, Enforcer
 from monitor.repository import alerts as repo
-from waterbudget.web.errors import ApiError, not_found
+from waterbudget.web.errors import ApiError, english, not_found
 from waterbudget.web.types import Id, Text
 
 router = APIRouter()
@@ -30,6 +36,8 @@ class AlertOut(BaseModel):
     status: str
     severity: str
     detail: str
+    facts: dict[str, Any] | None
+    budget: str | None
     node_id: int | None
     site_id: str | None
     meter_id: str | None
@@ -54,6 +62,7 @@ class EventOut(BaseModel):
     at: datetime
     by: str
     detail: str
+    facts: dict[str, Any] | None
     recorded_at: datetime
 
 
@@ -67,7 +76,7 @@ def enforcer(request: Request) -> Enforcer:
 
 
 @router.get("/alerts", response_model=list[AlertOut], summary="Alerts the caller may see")
-def list_alerts(conn: ConnDep, access: AccessDep,
+def list_alerts(conn: ConnDep, access: AccessDep, request: Request,
                 status_: Annotated[str | None, Query(alias="status",
                                                      pattern="^(live|open|acknowledged|resolved)$"
                                                      )] = None,
@@ -77,8 +86,20 @@ def list_alerts(conn: ConnDep, access: AccessDep,
     if node_id is not None:
         access.read(node_id)
         nodes = [node_id]
-    return repo.listing(conn, node_ids=nodes, status=status_, kind=kind, period=period,
-                        limit=limit)
+    lang = "en" if english(request) else "zh"
+    return [_worded(row, lang) for row in repo.listing(conn, node_ids=nodes, status=status_,
+                                                       kind=kind, period=period, limit=limit)]
+
+
+def _worded(row: dict[str, Any], lang: str, *, kind: str | None = None,
+            subject: str | None = None) -> dict[str, Any]:
+    """The row with its detail worded in ``lang``, its facts and (alerts) its budget."""
+    kind, subject = kind or row["kind"], subject or row["subject"]
+    worded = {**row, "detail": describe(kind, subject, row["detail"], lang),
+              "facts": decode(row["detail"])}
+    if "subject" in row:
+        worded["budget"] = budget_of(subject) or None
+    return worded
 
 
 def owner(conn: Conn, access: Access, alert_id: int) -> int | None:
@@ -98,18 +119,23 @@ def owner(conn: Conn, access: Access, alert_id: int) -> int | None:
     return node_id
 
 
-def _detail(conn: Conn, alert_id: int) -> dict[str, Any]:
+def _detail(conn: Conn, alert_id: int, request: Request) -> dict[str, Any]:
+    lang = "en" if english(request) else "zh"
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute("SELECT * FROM monitor_alerts WHERE alert_id = %s",
                           (alert_id,)).fetchone()
     assert row is not None
-    return {**row, "events": repo.events(conn, alert_id=alert_id)}
+    events = [_worded(e, lang, kind=row["kind"], subject=row["subject"])
+              for e in repo.events(conn, alert_id=alert_id)]
+    return {**_worded(row, lang), "events": events}
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertDetailOut)
-def get_alert(alert_id: Id, conn: ConnDep, access: AccessDep) -> dict[str, Any]:
+@router.get("/alerts/{alert_id}", response_model=AlertDetailOut,
+            summary="One alert with its events (detail worded per language)")
+def get_alert(alert_id: Id, conn: ConnDep, access: AccessDep,
+              request: Request) -> dict[str, Any]:
     owner(conn, access, alert_id)
-    return _detail(conn, alert_id)
+    return _detail(conn, alert_id, request)
 
 
 def _act(action: str, alert_id: int, conn: Conn, access: Access,
@@ -122,7 +148,7 @@ def _act(action: str, alert_id: int, conn: Conn, access: Access,
     do = alerting.acknowledge if action == "acknowledge" else alerting.resolve
     do(conn, alert_id=alert_id, by=access.principal.name, at=action_time(conn),
        on_event=enforcer(request).on_event)
-    return _detail(conn, alert_id)
+    return _detail(conn, alert_id, request)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetailOut,

@@ -82,5 +82,6 @@ class MqttChannel:
     def send(self, due: Due) -> str:
         if any(c in due.address for c in "+#") or not due.address:
             raise DeliveryError(f"not a topic level: {due.address!r}")
-        body = messages.mqtt_message(due.note, due.idempotency_key, due.title, due.body)
+        body = messages.mqtt_message(due.note, due.idempotency_key, due.title, due.body,
+                                       due.language)
         return self.publisher.publish(f"{self.prefix}/{due.address}", body)

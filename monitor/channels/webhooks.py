@@ -140,7 +140,8 @@ class WebhookChannel:
         self.policy = policy
 
     def send(self, due: Due) -> str:
-        body = messages.webhook_message(due.note, due.idempotency_key, due.title, due.body)
+        body = messages.webhook_message(due.note, due.idempotency_key, due.title, due.body,
+                                       due.language)
         status, _text = post_json(due.address, body, due.idempotency_key, self.policy)
         return f"HTTP {status}"
 

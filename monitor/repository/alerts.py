@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from budget.repository.connection import Conn
 from monitor.alert_lifecycle import Alert, AlertKey, Event, Severity, Status
+from monitor.alert_text import describe
 from monitor.execution import BudgetPeriod
 
 Key = tuple[str, str, str]  # subject, kind, period label
@@ -90,7 +91,9 @@ def latest_resolved(conn: Conn, *, keys: Collection[Key], periods: dict[str, Bud
 
 
 def _values(alert: Alert) -> tuple[Any, ...]:
-    return (alert.status.value, alert.severity.value, alert.detail, alert.opened_at,
+    worded = [describe(alert.key.kind, alert.key.subject, alert.detail, lang)
+              for lang in ("zh", "en")]
+    return (alert.status.value, alert.severity.value, alert.detail, *worded, alert.opened_at,
             alert.last_seen_at, alert.evaluated_at, alert.clear_since, alert.acknowledged_by,
             alert.acknowledged_at, alert.resolved_by, alert.resolved_at)
 
@@ -100,9 +103,10 @@ def insert(conn: Conn, *, alert: Alert, context: AlertContext) -> int | None:
     key = key_of(alert.key)
     row = conn.execute(
         "INSERT INTO monitor_alerts (subject, kind, period, seq, node_id, site_id, meter_id, "
-        "source, status, severity, detail, opened_at, last_seen_at, evaluated_at, clear_since, "
-        "acknowledged_by, acknowledged_at, resolved_by, resolved_at) VALUES "
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "source, status, severity, detail, message_zh, message_en, opened_at, last_seen_at, "
+        "evaluated_at, clear_since, acknowledged_by, acknowledged_at, resolved_by, resolved_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        "%s, %s) "
         "ON CONFLICT DO NOTHING RETURNING alert_id",
         (*key, alert.seq, context.node_id, context.site_id, context.meter_id, context.source,
          *_values(alert))).fetchone()
@@ -111,7 +115,8 @@ def insert(conn: Conn, *, alert: Alert, context: AlertContext) -> int | None:
 
 def update(conn: Conn, *, alert_id: int, alert: Alert) -> None:
     conn.execute(
-        "UPDATE monitor_alerts SET status = %s, severity = %s, detail = %s, opened_at = %s, "
+        "UPDATE monitor_alerts SET status = %s, severity = %s, detail = %s, message_zh = %s, "
+        "message_en = %s, opened_at = %s, "
         "last_seen_at = %s, evaluated_at = %s, clear_since = %s, acknowledged_by = %s, "
         "acknowledged_at = %s, resolved_by = %s, resolved_at = %s, updated_at = now() "
         "WHERE alert_id = %s", (*_values(alert), alert_id))

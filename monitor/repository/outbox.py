@@ -35,6 +35,7 @@ class Due:
     body: str
     attempts: int  # including this one
     note: AlertNote
+    language: str = "zh"  # the subscription's
 
 
 def subject_name(conn: Conn, *, node_id: int | None, fallback: str) -> str:
@@ -72,22 +73,24 @@ def enqueue(conn: Conn, *, note: AlertNote, node_id: int | None) -> int:
 def claim_due(conn: Conn, *, limit: int, lease: timedelta) -> list[Due]:
     rows = conn.execute(
         "UPDATE monitor_notifications n SET status = 'sending', attempts = n.attempts + 1, "
-        "lease_until = now() + %s FROM monitor_alert_events e, monitor_alerts a "
+        "lease_until = now() + %s FROM monitor_alert_events e, monitor_alerts a, "
+        "monitor_subscriptions s "
         "WHERE n.notification_id IN (SELECT notification_id FROM monitor_notifications "
         " WHERE (status = 'pending' AND next_attempt_at <= now()) "
         "    OR (status = 'sending' AND lease_until < now()) "
         " ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) "
         "AND e.event_id = n.event_id AND a.alert_id = e.alert_id "
+        "AND s.subscription_id = n.subscription_id "
         "RETURNING n.notification_id, n.idempotency_key, n.channel, n.address, n.title, n.body, "
         "n.attempts, a.alert_id, e.event_id, e.event, a.kind, e.severity, e.status, a.subject, "
-        "a.node_id, a.period, e.detail, e.at, e.by",
+        "a.node_id, a.period, e.detail, e.at, e.by, s.language",
         (lease, limit)).fetchall()
     due = []
     for r in rows:
         name = subject_name(conn, node_id=r[14], fallback=r[13])
         note = AlertNote(r[7], r[8], r[9], r[10], r[11], r[12], r[13], name, r[15], r[16],
                          r[17], r[18])
-        due.append(Due(r[0], r[1], r[2], r[3], r[4], r[5], r[6], note))
+        due.append(Due(r[0], r[1], r[2], r[3], r[4], r[5], r[6], note, r[19]))
     return due
 
 

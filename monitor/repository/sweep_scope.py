@@ -10,7 +10,10 @@ transaction that changes them). Time alone changes:
   exhaustion date;
 * the effective budget: nodes with a ledger entry that became valid since
   the last sweep;
-* nodes with an explicit plan profile (few; their progress is their own).
+* nodes with an explicit plan profile (few; their progress is their own), and
+  nodes with budget in a sector whose default profile is not the irrigation
+  season (``plan_profile.EVEN_SECTORS``: supply, industry, livestock), whose
+  progress is not the default's either;
 
 Plus, as safety nets, nodes with draw in a period and no snapshot, and one
 slice of all nodes in turn (``node_id`` modulo ``SLICES``), so that every node
@@ -26,6 +29,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from budget.plan_profile import EVEN_SECTORS
 from budget.repository.connection import Conn
 
 SLICES = 144  # a day of ten-minute sweeps: every node assessed afresh once a day
@@ -46,6 +50,9 @@ WHERE status = 'approved' AND year = ANY(%(years)s) AND valid_from > %(since)s
   AND valid_from <= %(at)s
 UNION
 SELECT node_id FROM budget_plan_profiles
+UNION
+SELECT node_id FROM budget_entries
+WHERE status = 'approved' AND year = ANY(%(years)s) AND sector = ANY(%(even_sectors)s)
 UNION
 SELECT node_id FROM budget_nodes WHERE node_id %% %(slices)s = %(slice)s
 UNION
@@ -75,7 +82,8 @@ def candidates(conn: Conn, *, periods: Sequence[str], progress: Sequence[Decimal
     """Nodes to assess in full; ``progress``: the default profile's, per period."""
     rows = conn.execute(CANDIDATES, _params(periods, progress)
                         | {"years": list(years), "since": since, "at": at,
-                           "slices": SLICES, "slice": sweep_number % SLICES}).fetchall()
+                           "even_sectors": list(EVEN_SECTORS), "slices": SLICES,
+                           "slice": sweep_number % SLICES}).fetchall()
     return {int(r[0]) for r in rows}
 
 

@@ -69,11 +69,11 @@ def region(conn: Conn, *, email: str = "cun@example.org") -> Region:
 
 def issue(conn: Conn, node_id: int, volume: float, *, source: Source = Source.GROUNDWATER,
           kind: EntryKind = EntryKind.ISSUE, valid_from: datetime = JAN,
-          year: int = YEAR) -> int:
+          year: int = YEAR, sector: Sector = Sector.IRRIGATION) -> int:
     with conn.transaction():
         return budget_repo.insert_entry(
             conn, node_id=node_id, year=year, kind=kind, source=source,
-            sector=Sector.IRRIGATION, volume_m3=Decimal(str(volume)), valid_from=valid_from,
+            sector=sector, volume_m3=Decimal(str(volume)), valid_from=valid_from,
             reason="test", proposed_by="admin", approved_at=valid_from)
 
 

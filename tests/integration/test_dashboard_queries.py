@@ -94,3 +94,27 @@ def test_time_group_buckets_the_same_on_both_variants(database_url, seeded):
                                 r[1], r[2]) for r in rows]
         assert len({tuple(v) for v in results.values()}) == 1
         assert next(iter(results.values()))
+
+
+def test_the_overview_leads_with_each_townships_rate_minus_progress(database_url, seeded):
+    """Issue 15: the first panel gives 执行率 − 时间进度 in percentage points per township,
+    as the monitor's snapshots have them, largest lead first."""
+    dashboard = rendered()["overview.json"]
+    first = all_queries(dashboard)[0]
+    assert first.title == "乡镇 执行率 − 时间进度（个百分点）"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        viewing = open_dashboard(conn, dashboard, now=seeded.now,
+                                 timescaledb=timescaledb_enabled(conn))
+        shown = run(conn, viewing.sql(first)).rows
+        expected = conn.execute(
+            "SELECT n.name, round((e.execution_rate - e.time_progress) * 100, 1) "
+            "FROM monitor_executions e JOIN budget_nodes n USING (node_id) "
+            "JOIN budget_nodes d ON d.node_id = n.parent_id "
+            "WHERE d.code = %s AND e.period = extract(year FROM %s::timestamptz "
+            "AT TIME ZONE 'Asia/Shanghai')::text AND e.source = '' AND e.sector = ''",
+            (viewing.variables["district"].value, seeded.now)).fetchall()
+    assert len(shown) == len(seeded.townships)
+    assert sorted(map(tuple, shown)) == sorted(expected)
+    gaps = [row[1] for row in shown]
+    assert gaps == sorted(gaps, reverse=True)
+    assert any(g != 0 for g in gaps)

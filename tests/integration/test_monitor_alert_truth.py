@@ -119,9 +119,10 @@ def test_a_register_moved_in_quarantined_intervals_is_not_stuck(conn) -> None:
     assert ("meter/W1-F", "register_stuck") not in live
     assert ("meter/W1-F", "register_stuck") not in {(a[0], a[1])
                                                     for a in alerts(conn, live=False)}
-    detail = conn.execute("SELECT detail FROM monitor_alerts WHERE subject = 'meter/W1-F' "
-                          "AND kind = 'quarantined_use'").fetchone()
-    assert detail == ("impossible_delta ×4",)
+    detail = conn.execute("SELECT detail, message_zh, message_en FROM monitor_alerts "
+                          "WHERE subject = 'meter/W1-F' AND kind = 'quarantined_use'").fetchone()
+    assert detail == ('{"reasons":{"impossible_delta":4}}', "未计入的读数：增量超过能力 4 次",
+                      "intervals not counted: impossible_delta ×4")
 
 
 # --- the same season in any order ---------------------------------------------------------

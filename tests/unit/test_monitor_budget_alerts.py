@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from budget.plan_profile import IRRIGATION_SEASON
 from budget.year_ledger import BUDGET_TIMEZONE
 from monitor.alert_lifecycle import Event, Severity, observe
+from monitor.alert_text import describe
 from monitor.budget_alerts import (
     LEVEL_KIND,
     PACE_KIND,
@@ -73,7 +74,8 @@ def test_pace_alert_when_the_projection_runs_out_before_the_year_ends():
     obs = pace_observation(ahead)
     assert obs.active
     assert obs.key.kind == PACE_KIND
-    assert "runs out 2024-08" in obs.detail
+    assert describe(PACE_KIND, "node/1", obs.detail, "en").endswith("runs out on 2024-08-24")
+    assert "预计 2024-08-24 用完" in describe(PACE_KIND, "node/1", obs.detail)
     assert not runs_out_early(execution("410", when=at(7)))  # on plan
     assert not runs_out_early(execution("1000", when=at(7)))  # overrun is its own alert
 
@@ -89,7 +91,8 @@ def test_level_observations_escalate_one_alert():
     assert events == [None, Event.OPENED, Event.ESCALATED, Event.ESCALATED]
     assert alert is not None
     assert (alert.key.kind, alert.seq, alert.severity) == (LEVEL_KIND, 1, Severity.CRITICAL)
-    assert "overrun" in alert.detail
+    worded = describe(LEVEL_KIND, "node/1", alert.detail)
+    assert worded.startswith("总量预算：已超预算：已用 1,001 m³")
 
 
 @given(st.integers(min_value=0, max_value=3000), st.integers(min_value=0, max_value=3000))

@@ -5,36 +5,72 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from monitor.alert_text import encode
 from monitor.channels.webhooks import dingtalk_signed_url
 from monitor.charges_service import choose_tariff, family_of, schedule_of
 from monitor.messages import AlertNote, dingtalk_message, render, webhook_message, wecom_message
 from monitor.sender import backoff
 
-NOTE = AlertNote(5, 9, "opened", "budget_level", "warning", "open", "node/3", "龙渠村", "2025",
-                 "warning: drawn 900 of 1000 m³", datetime(2025, 6, 1, 2, tzinfo=ZoneInfo("UTC")),
-                 "rule")
+OVERRUN = encode({"level": "overrun", "drawn_m3": Decimal("12632.430"),
+                  "budget_m3": Decimal("6000.000"), "rate": Decimal("2.105405"),
+                  "progress": Decimal("0.41"), "projected_m3": Decimal("30810.805")})
+NOTE = AlertNote(5, 9, "opened", "budget_level", "critical", "open", "node/3", "甘浚镇", "2025",
+                 OVERRUN, datetime(2025, 6, 1, 2, tzinfo=ZoneInfo("UTC")), "rule")
+GROUNDWATER = replace(NOTE, subject="node/3/groundwater")
 
 
 def test_messages_are_chinese_by_default_with_the_data_time_in_china_time() -> None:
     title, body = render(NOTE)
-    assert title == "【预警】龙渠村 用水预算执行（新告警）"
+    assert title == "【严重】甘浚镇·总量 用水预算执行（新告警）"
     assert "数据时间：2025-06-01 10:00（北京时间）" in body
+    assert ("详情：总量预算：已超预算：已用 12,632.43 m³，预算 6,000 m³（执行率 210.5%，"
+            "时间进度 41.0%），超用 6,632.43 m³，按当前进度全年预计 30,810.805 m³") in body
     title_en, body_en = render(NOTE, "en")
-    assert title_en == "[warning] 龙渠村: budget execution (new alert)"
+    assert title_en == "[critical] 甘浚镇 (total budget): budget execution (new alert)"
     assert "Data time: 2025-06-01 10:00 (China time)" in body_en
+    assert ("Detail: total budget: overrun: drawn 12,632.43 m³ of 6,000 m³ (execution 210.5%, "
+            "time progress 41.0%), 6,632.43 m³ over") in body_en
+
+
+def test_a_townships_two_budget_lines_say_which_is_the_total_and_which_one_source() -> None:
+    total, source = render(NOTE), render(GROUNDWATER)
+    assert "·总量" in total[0]
+    assert "预算：总量" in total[1]
+    assert "·地下水" in source[0]
+    assert "预算：地下水" in source[1]
+    assert "详情：地下水预算：" in source[1]
+    assert "(groundwater budget)" in render(GROUNDWATER, "en")[0]
+
+
+def test_machine_messages_carry_the_facts_and_the_worded_detail() -> None:
+    title, body = render(GROUNDWATER, "en")
+    hook = webhook_message(GROUNDWATER, "wb-9-1", title, body, "en")
+    assert hook["budget"] == "groundwater"
+    assert hook["facts"]["drawn_m3"] == "12632.430"
+    assert hook["detail"].startswith("groundwater budget: overrun: drawn 12,632.43 m³")
+    assert webhook_message(NOTE, "k", *render(NOTE))["detail"].startswith("总量预算：已超预算")
+
+
+def test_wecom_content_stays_within_4096_bytes_without_cutting_a_line() -> None:
+    long_body = "\n".join(f"第{i}行：已用 12,632.43 m³" for i in range(400))
+    content = wecom_message("【严重】甘浚镇", long_body)["markdown"]["content"]
+    assert len(content.encode()) <= 4096
+    last = content.splitlines()[-1]
+    assert last.endswith("已用 12,632.43 m³")  # whole lines only
 
 
 def test_robot_formats_are_markdown() -> None:
     title, body = render(NOTE)
     wecom = wecom_message(title, body)
     assert wecom["msgtype"] == "markdown"
-    assert wecom["markdown"]["content"].startswith(f"**{title}**\n> 对象：龙渠村")
+    assert wecom["markdown"]["content"].startswith(f"**{title}**\n> 对象：甘浚镇")
     ding = dingtalk_message(title, body)
     assert ding["markdown"]["title"] == title
     assert ding["markdown"]["text"] == wecom["markdown"]["content"]

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from budget.year_ledger import BUDGET_TIMEZONE
+from monitor.alert_text import describe
 from monitor.execution import BudgetPeriod
 from monitor.quality_alerts import (
     ClockSample,
@@ -86,7 +87,10 @@ def test_quarantined_use():
     obs = quarantined_use(meter_id="m1", period=P, at=T,
                           reasons=["negative_delta", "impossible_delta", "negative_delta"])
     assert obs.active
-    assert obs.detail == "impossible_delta ×1, negative_delta ×2"
+    assert describe("quarantined_use", "meter/m1", obs.detail, "en") == \
+        "intervals not counted: impossible_delta ×1, negative_delta ×2"
+    assert describe("quarantined_use", "meter/m1", obs.detail) == \
+        "未计入的读数：增量超过能力 1 次，读数倒退 2 次"
     assert not quarantined_use(meter_id="m1", period=P, at=T, reasons=[]).active
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from monitor.alert_text import describe
 from monitor.quality_evaluation import day_observations, meter_observations, site_observations
 from monitor.repository.quality import MeterDay
 
@@ -63,7 +64,8 @@ def test_a_register_that_moved_only_in_quarantined_intervals_is_not_stuck() -> N
              for o in site_observations(days, complete_through=DAY)}
     stuck = found[("meter/W1-F", "register_stuck")]
     assert stuck.active is False
-    assert "register moved 294.2 m³" in stuck.detail
+    assert "register moved 294.2 m³" in describe("register_stuck", "meter/W1-F", stuck.detail,
+                                                 "en")
     still = site_observations([replace(days[0], quarantined=0, quarantined_delta=None,
                                        quality_reasons=[]), days[1]], complete_through=DAY)
     assert active(still)[("meter/W1-F", "register_stuck")] is True  # really still
@@ -74,7 +76,8 @@ def test_quarantined_use_counts_every_interval() -> None:
     [use] = [o for o in meter_observations([md("W1-F", "flow", quarantined=4,
                                                quality_reasons=["impossible_delta"] * 4)])
              if o.observation.key.kind == "quarantined_use"]
-    assert use.observation.detail == "impossible_delta ×4"
+    assert describe("quarantined_use", "meter/W1-F", use.observation.detail,
+                    "en") == "intervals not counted: impossible_delta ×4"
 
 
 def test_the_day_in_progress_raises_but_never_clears() -> None:
