@@ -29,7 +29,7 @@ from limits import RateLimitItemPerMinute, storage, strategies
 
 from budget import repository as budget_repo
 from budget.ledger import allocation_of
-from budget.plan_profile import IRRIGATION_SEASON, PlanProfile
+from budget.plan_profile import PlanProfile, profile_for
 from budget.year_ledger import BUDGET_TIMEZONE
 from reports.labels import language, text
 from water_user_page import repository as repo
@@ -136,12 +136,13 @@ def my_page(request: Request, lang: Text | None = None) -> Response:
         year = as_of.astimezone(BUDGET_TIMEZONE).year
         entries = repo.entries(conn, node_id=node.node_id, year=year)
         weights = budget_repo.plan_profile(conn, node_id=node.node_id)
+        budget = allocation_of(entries, as_of=datetime.now(UTC))
         view = my_water(
-            lang=lang, node=node, year=year, as_of=as_of,
-            budget=allocation_of(entries, as_of=datetime.now(UTC)),
+            lang=lang, node=node, year=year, as_of=as_of, budget=budget,
             used_by_source=repo.used_by_source(conn, node_id=node.node_id, year=year),
             factor=budget_repo.load_policy(conn, year=year).non_conventional_factor,
-            profile=PlanProfile(tuple(weights)) if weights else IRRIGATION_SEASON,
+            # as the monitor and the reports: the node's own, else its main sector's profile
+            profile=profile_for(PlanProfile(tuple(weights)) if weights else None, budget),
             alerts=repo.my_alerts(conn, node_id=node.node_id, year=year),
             sessions=repo.my_sessions(conn, node_id=node.node_id),
             charges=repo.my_charges(conn, node_id=node.node_id, year=year))
