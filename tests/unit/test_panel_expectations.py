@@ -45,7 +45,7 @@ def test_a_map_needs_numeric_coordinates_and_a_stat_numbers_only():
     site_map = _query("站点地图")
     assert {"lat", "lon"} <= set(site_map.expectation.columns)
     numeric = [("lat", "float8"), ("lon", "float8"), ("day_m3", "numeric"),
-               ("rate", "numeric"), ("name", "text")]
+               ("gap", "numeric"), ("name", "text")]  # coloured by 执行率 − 时间进度
     assert result_problems(site_map, numeric, []) == []
     assert any("'lat'" in p for p in
                result_problems(site_map, [("lat", "text"), *numeric[1:]], []))
