@@ -55,6 +55,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "conflict": ("与已保存的数据冲突", "conflicts with the stored data"),
     "outside_scope": ("您权限范围之外的节点", "a node outside your scope"),
     "address_refused": ("地址被拒绝：{reason}", "address refused: {reason}"),
+    "purpose_or_sector": ("请给出站点用途（purpose）或行业（sector）",
+                          "give the site's purpose or its sector"),
 }
 
 WHAT: dict[str, tuple[str, str]] = {

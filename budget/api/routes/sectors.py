@@ -11,6 +11,7 @@ from budget import repository as repo
 from budget import schemas as s
 from budget.api.deps import AccessDep, ConnDep
 from budget.sector_split import SectorSplit, SplitBasis, SplitError, split_of
+from waterbudget.web.errors import ApiError, not_found
 from waterbudget.web.types import Id, Text
 
 router = APIRouter()
@@ -71,8 +72,8 @@ def _split_out(conn: repo.Conn, node_id: int, year: int, access: AccessDep) -> s
 def set_site_sector(site_id: Text, body: s.SiteSectorIn, conn: ConnDep, access: AccessDep) -> None:
     access.admin()
     if body.purpose is None and body.sector is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "purpose or sector required")
+        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "purpose_or_sector")
     if not repo.set_site_sector(
         conn, site_id=site_id, purpose=body.purpose, sector=body.sector, by=access.principal.name
     ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no registry site {site_id!r}")
+        raise not_found("site", site_id)
